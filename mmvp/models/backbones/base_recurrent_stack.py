@@ -1,0 +1,111 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from abc import ABCMeta, abstractmethod
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+
+def new_state(shape: Tuple[int, ...], like: torch.Tensor,
+              mode: str) -> torch.Tensor:
+    """A recurrent state tensor sized from the input.
+
+    ``mode='zeros'`` (default everywhere) or ``'xavier_normal'``, the
+    official MotionRNN draw (spec section 2, hidden-state initialisation):
+    for ``[B, C, H, W]`` the std is ``sqrt(2 / ((B + C) * H * W))``.
+    """
+    if mode == 'zeros':
+        return like.new_zeros(shape)
+    if mode == 'xavier_normal':
+        return nn.init.xavier_normal_(like.new_empty(shape))
+    raise ValueError(f"init_state must be 'zeros' or 'xavier_normal', "
+                     f'got {mode!r}')
+
+
+class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
+    """A stack of ``num_layers`` recurrent cells and a 1x1 prediction head.
+
+    The stack owns one time step; the predictor owns the time loop. The
+    per-step data flow is the same for every backbone (spec section 4)::
+
+        v = neck.begin_step(x_t)                  # highway seed (or None)
+        for l in layers:
+            h_pre, o = layer_step(l, inp, state)  # backbone-specific cell
+            h, v = neck.after_layer(l, h_pre, o, v)  # highway + MotionGRU
+            state['h'][l] = h                     # fused X replaces H^l
+            inp = next_input(l, h, state)
+        x_hat_{t+1} = head(inp)
+
+    Subclasses implement :meth:`init_state` and :meth:`layer_step` (and
+    override :meth:`next_input` when something sits between layers, like
+    PredRNN++'s gradient highway unit).
+
+    Args:
+        in_channels (int): Channels of one (patchified) input frame.
+        hidden_channels (int): Hidden channels of every layer.
+        num_layers (int): Number of stacked cells.
+        kernel_size (int): Gate convolution kernel of the cells.
+        out_channels (int, optional): Channels of the predicted frame;
+            defaults to ``in_channels``.
+    """
+
+    #: The number of spatial dims of hidden states (2, or 3 for E3D-LSTM).
+    spatial_dims = 2
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.num_layers = num_layers
+        self.kernel_size = kernel_size
+        self.out_channels = out_channels or in_channels
+        self.head = nn.Conv2d(
+            hidden_channels, self.out_channels, 1, bias=False)
+
+    @abstractmethod
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        """Initial state for a batch whose first frame is ``frame``.
+
+        Must contain ``'h'``: a list with one hidden tensor per layer.
+        """
+
+    @abstractmethod
+    def layer_step(self, layer: int, inp: torch.Tensor,
+                   state: dict) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Run cell ``layer`` on ``inp``; update ``state`` in place except
+        ``state['h']``. Returns ``(h_pre, o)``: the cell output before the
+        neck and the output gate the highway uses."""
+
+    def aux_losses(self, state: dict) -> dict:
+        """Auxiliary losses gathered in ``state`` during the rollout (e.g.
+        PredRNN-v2's decoupling loss); none by default."""
+        return {}
+
+    def next_input(self, layer: int, h: torch.Tensor,
+                   state: dict) -> torch.Tensor:
+        """The input of layer ``layer + 1`` (and of the head)."""
+        return h
+
+    def forward_step(self,
+                     frame: torch.Tensor,
+                     state: dict,
+                     neck: Optional[nn.Module] = None,
+                     neck_state=None):
+        """One recurrent step: returns ``(x_hat, state, neck_state)``."""
+        v = neck.begin_step(frame) if neck is not None else None
+        inp = frame
+        for layer in range(self.num_layers):
+            h, o = self.layer_step(layer, inp, state)
+            if neck is not None:
+                h, v, neck_state = neck.after_layer(layer, h, o, v,
+                                                    neck_state)
+            state['h'][layer] = h
+            inp = self.next_input(layer, h, state)
+        return self.head(inp), state, neck_state

@@ -1,0 +1,62 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmvp.registry import MODELS
+from ..cells import STLSTMCell
+from .base_recurrent_stack import BaseRecurrentStack, new_state
+
+
+@MODELS.register_module()
+class PredRNN(BaseRecurrentStack):
+    """PredRNN: stacked ST-LSTM cells with a zigzag memory M
+    (spec/models.md section 2.2).
+
+    Layer ``l`` receives M from layer ``l - 1`` at the same step; layer 0
+    receives M from the top layer at the previous step.
+
+    Args:
+        layer_norm (bool): LayerNorm after the gate convs (needs
+            ``input_size``; all official scripts use False).
+        input_size (tuple[int], optional): ``(H', W')`` for ``layer_norm``.
+        See :class:`BaseRecurrentStack` for the others.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None,
+                 layer_norm: bool = False,
+                 input_size: Optional[Sequence[int]] = None):
+        super().__init__(in_channels, hidden_channels, num_layers,
+                         kernel_size, out_channels)
+        self.cells = nn.ModuleList([
+            STLSTMCell(
+                in_channels if i == 0 else hidden_channels,
+                hidden_channels,
+                kernel_size,
+                layer_norm=layer_norm,
+                input_size=input_size) for i in range(num_layers)
+        ])
+
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        b, _, h, w = frame.shape
+        shape = (b, self.hidden_channels, h, w)
+        hs, cs = [], []
+        for _ in range(self.num_layers):
+            # The official code uses one tensor for h and c of a layer.
+            t = new_state(shape, frame, mode)
+            hs.append(t)
+            cs.append(t)
+        return dict(h=hs, c=cs, m=new_state(shape, frame, mode))
+
+    def layer_step(self, layer, inp, state):
+        h, c, m, o = self.cells[layer](inp, state['h'][layer],
+                                       state['c'][layer], state['m'])
+        state['c'][layer] = c
+        state['m'] = m
+        return h, o

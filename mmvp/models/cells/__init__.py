@@ -1,0 +1,4 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from .st_lstm_cell import STLSTMCell
+
+__all__ = ['STLSTMCell']

@@ -1,0 +1,11 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from .base_neck import BaseRecurrentNeck
+from .deform_warp import deform_warp, offsets_to_interleaved
+from .motion_gru import MotionGRU
+from .motion_highway import MotionHighway
+from .motionrnn_neck import MotionRNNNeck
+
+__all__ = [
+    'BaseRecurrentNeck', 'deform_warp', 'offsets_to_interleaved',
+    'MotionGRU', 'MotionHighway', 'MotionRNNNeck'
+]

@@ -1,0 +1,252 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
+
+from mmvp.registry import MODELS
+from mmvp.structures import VideoPredDataSample
+from ..utils import unpatchify
+from .sampling import sampling_mask
+
+
+@MODELS.register_module()
+class VideoPredictor(BaseModel):
+    """A recurrent video predictor: the time loop, sampling and the loss.
+
+    The same class serves every backbone, with or without a neck:
+    ``PredRNN`` is ``VideoPredictor(backbone=dict(type='PredRNN'))`` and
+    MotionRNN-PredRNN adds ``neck=dict(type='MotionRNNNeck')``.
+
+    Rollout (spec/models.md section 1.3): ``T - 1`` steps; step ``t``
+    consumes frame ``t`` (true, or the previous prediction as the sampling
+    mask says) and predicts frame ``t + 1``. The loss covers all ``T - 1``
+    outputs, as in the official code; evaluation uses the last ``T_out``.
+
+    Args:
+        backbone (dict): A :class:`BaseRecurrentStack` config; its
+            ``in_channels`` defaults to ``patch_size**2 * img_channels``.
+        neck (dict, optional): A :class:`BaseRecurrentNeck` config; its
+            ``in_channels``, ``hidden_channels`` and ``num_layers`` default
+            to the backbone's.
+        loss (dict): Reconstruction loss (``MSELoss`` official, ``L1L2Loss``
+            paper).
+        img_channels (int): Channels of a frame (1 grey, 3 RGB).
+        in_frames (int): Observed frames T_in.
+        out_frames (int): Predicted frames T_out.
+        sampling (dict, optional): ``dict(mode='linear', start, rate,
+            stop_iter)`` (section 1.4) or ``dict(mode='reverse', start_iter,
+            stop_iter, alpha)`` (section 1.5); None feeds predictions back
+            from ``T_in`` on.
+        reverse_input (bool): Also train on the time-reversed batch, a
+            second optimiser step with the same sampling mask (section 1.6).
+        init_state (str): ``'zeros'`` or ``'xavier_normal'`` (official).
+        data_preprocessor (dict): Defaults to ``VideoPredDataPreprocessor``.
+        test_cfg (dict, optional): ``num_future``: frames to roll out in
+            predict mode (default ``out_frames``; may be larger).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 loss: dict = dict(type='MSELoss'),
+                 img_channels: int = 1,
+                 in_frames: int = 10,
+                 out_frames: int = 10,
+                 sampling: Optional[dict] = dict(
+                     mode='linear', start=1.0, rate=2e-5, stop_iter=50000),
+                 reverse_input: bool = False,
+                 init_state: str = 'zeros',
+                 data_preprocessor: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='VideoPredDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # build in mmvp's scope even when no default scope is set
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if in_frames < 1 or out_frames < 1:
+            raise ValueError('in_frames and out_frames must be >= 1, got '
+                             f'{in_frames} and {out_frames}')
+        if init_state not in ('zeros', 'xavier_normal'):
+            raise ValueError("init_state must be 'zeros' or "
+                             f"'xavier_normal', got {init_state!r}")
+        self.patch_size = getattr(self.data_preprocessor, 'patch_size', 1)
+        backbone = dict(backbone)
+        backbone.setdefault('in_channels',
+                            self.patch_size**2 * img_channels)
+        self.backbone = MODELS.build(backbone)
+        if neck is not None:
+            neck = dict(neck)
+            neck.setdefault('in_channels', self.backbone.in_channels)
+            neck.setdefault('hidden_channels', self.backbone.hidden_channels)
+            neck.setdefault('num_layers', self.backbone.num_layers)
+            self.neck = MODELS.build(neck)
+        else:
+            self.neck = None
+        self.loss_module = MODELS.build(loss)
+        self.img_channels = img_channels
+        self.in_frames = in_frames
+        self.out_frames = out_frames
+        sampling = dict(sampling) if sampling else {}
+        self.sampling_mode = sampling.pop('mode', None)
+        self.sampling_schedule = sampling
+        # validate the schedule now rather than at the first iteration
+        sampling_mask(1, in_frames, in_frames + out_frames,
+                      self.sampling_mode, 1, torch.device('cpu'),
+                      **self.sampling_schedule)
+        self.reverse_input = reverse_input
+        self.init_state = init_state
+        self.test_cfg = dict(test_cfg or {})
+
+    # ------------------------------------------------------------------
+    # the time loop
+    def rollout(self,
+                frames: torch.Tensor,
+                total_frames: int,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Run ``total_frames - 1`` steps over patchified ``frames``.
+
+        Args:
+            frames: ``[B, T_avail, C', h, w]`` true frames (at least
+                ``in_frames`` of them).
+            total_frames: T; the output holds ``T - 1`` predictions.
+            mask: ``[B, T - 1]`` sampling mask; None = true frames for the
+                first ``in_frames`` steps, own predictions after.
+
+        Returns:
+            ``[B, T - 1, C', h, w]``: prediction ``t`` is of frame ``t + 1``.
+        """
+        batch = frames.shape[0]
+        state = self.backbone.init_state(frames[:, 0], self.init_state)
+        neck_state = None
+        if self.neck is not None:
+            neck_state = self.neck.init_state(state['h'][0],
+                                              self.init_state)
+        outputs = []
+        x_hat = None
+        for t in range(total_frames - 1):
+            if mask is None:
+                x = frames[:, t] if t < self.in_frames else x_hat
+            elif t == 0:
+                x = frames[:, 0]
+            else:
+                m = mask[:, t].view(batch, 1, 1, 1)
+                x = m * frames[:, t] + (1 - m) * x_hat
+            x_hat, state, neck_state = self.backbone.forward_step(
+                x, state, self.neck, neck_state)
+            outputs.append(x_hat)
+        self._last_state = state
+        return torch.stack(outputs, dim=1)
+
+    def _check_length(self, frames: torch.Tensor, need: int, what: str):
+        if frames.dim() != 5:
+            raise ValueError('expected patchified clips [B, T, C, H, W], got '
+                             f'shape {tuple(frames.shape)}')
+        if frames.shape[1] < need:
+            raise ValueError(
+                f'{what} needs {need} frames per clip (in_frames='
+                f'{self.in_frames}, out_frames={self.out_frames}), got '
+                f'{frames.shape[1]}; check the dataset\'s in/out frames')
+
+    def current_iter(self) -> Optional[int]:
+        """The 1-based training iteration the sampling schedules use."""
+        hub = MessageHub.get_current_instance()
+        return int(hub.get_info('iter', 0)) + 1
+
+    def make_sampling_mask(self, frames: torch.Tensor):
+        total = self.in_frames + self.out_frames
+        return sampling_mask(frames.shape[0], self.in_frames, total,
+                             self.sampling_mode, self.current_iter(),
+                             frames.device, **self.sampling_schedule)
+
+    # ------------------------------------------------------------------
+    # BaseModel interface
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[VideoPredDataSample]] = None,
+                mode: str = 'tensor',
+                sampling_mask: Optional[torch.Tensor] = None):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, sampling_mask)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            self._check_length(inputs, self.in_frames, 'forward')
+            return self.rollout(inputs, self._num_total())
+        raise RuntimeError(f'Invalid mode "{mode}": expected "loss", '
+                           '"predict" or "tensor"')
+
+    def _num_total(self) -> int:
+        return self.in_frames + int(
+            self.test_cfg.get('num_future') or self.out_frames)
+
+    def loss(self,
+             inputs: torch.Tensor,
+             data_samples=None,
+             sampling_mask: Optional[torch.Tensor] = None
+             ) -> Dict[str, torch.Tensor]:
+        total = self.in_frames + self.out_frames
+        self._check_length(inputs, total, 'training')
+        inputs = inputs[:, :total]
+        mask, info = self.make_sampling_mask(inputs)
+        if sampling_mask is not None:
+            mask = sampling_mask
+        outputs = self.rollout(inputs, total, mask)
+        losses = dict(loss=self.loss_module(outputs, inputs[:, 1:]))
+        losses.update(self.backbone.aux_losses(self._last_state))
+        for key, value in info.items():
+            losses[key] = torch.tensor(value)
+        return losses
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples=None) -> List[VideoPredDataSample]:
+        self._check_length(inputs, self.in_frames, 'prediction')
+        total = self._num_total()
+        num_future = total - self.in_frames
+        outputs = self.rollout(inputs, total)
+        preds = unpatchify(outputs[:, self.in_frames - 1:], self.patch_size)
+        gts = None
+        if inputs.shape[1] > self.in_frames:
+            gts = unpatchify(inputs[:, self.in_frames:total], self.patch_size)
+        if data_samples is None:
+            data_samples = [VideoPredDataSample() for _ in range(len(preds))]
+        for i, sample in enumerate(data_samples):
+            sample.pred_frames = preds[i]
+            if gts is not None:
+                sample.gt_frames = gts[i]
+            sample.set_metainfo(
+                dict(in_frames=self.in_frames, num_future=num_future))
+        return data_samples
+
+    # ------------------------------------------------------------------
+    # training step with the optional time-reversed second update
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        return self.train_step_with(self, data, optim_wrapper)
+
+    def train_step_with(self, runner_model, data, optim_wrapper):
+        """The training step, run through ``runner_model`` (``self``, or a
+        DDP wrapper of it) so gradients are synchronised."""
+        with optim_wrapper.optim_context(runner_model):
+            data = self.data_preprocessor(data, True)
+            if self.reverse_input:
+                mask, _ = self.make_sampling_mask(data['inputs'])
+                data['sampling_mask'] = mask
+            losses = runner_model._run_forward(data, mode='loss')
+        parsed, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed)
+        if not self.reverse_input:
+            return log_vars
+        # spec section 1.6: same batch flipped in time, same mask
+        data['inputs'] = data['inputs'].flip(1)
+        with optim_wrapper.optim_context(runner_model):
+            losses = runner_model._run_forward(data, mode='loss')
+        parsed, rev_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed)
+        return {k: (v + rev_vars[k]) / 2 for k, v in log_vars.items()}

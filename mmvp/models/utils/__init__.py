@@ -1,0 +1,4 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from .patch import patchify, unpatchify
+
+__all__ = ['patchify', 'unpatchify']
