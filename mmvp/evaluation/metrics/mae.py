@@ -1,0 +1,56 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Any, Dict, Optional
+
+import torch
+
+from mmvp.registry import METRICS
+from ..functional import frame_abs_error_sum
+from .base_video_metric import BaseVideoMetric
+
+
+@METRICS.register_module()
+class MAEMetric(BaseVideoMetric):
+    """Mean absolute error in the field's "per-frame sum" convention.
+
+    Convention (spec 4.2, MIM ``pred_learn`` and OpenSTL ``MAE``): for output
+    frame ``t`` of a sequence, ``mae_t = sum_{h,w,c} |g - x|`` on the [0, 1]
+    scale, a **sum** over all pixels and channels of the **unclipped**
+    prediction ``g`` (``clip_pred=True`` clips it to [0, 1] first). Values
+    are per output frame averaged over sequences; the table value is the mean
+    over frames. The Human3.6M column "MAE/100" is ``mae_div100``.
+
+    Output keys (with ``prefix/``): ``mae_frame_sum``, ``mae_pixel`` (sum
+    divided by ``C * H * W``), ``mae_div100`` with ``scaled_keys=True``; each
+    with ``_t1 .. _t{T}`` per-frame keys.
+
+    Args:
+        clip_pred (bool): Clip the prediction first. Defaults to False (MIM
+            and OpenSTL parity).
+        scaled_keys (bool): Add ``mae_div100`` keys. Defaults to False.
+        per_frame_keys, collect_device, prefix, collect_dir: see
+            :class:`BaseVideoMetric`.
+    """
+
+    def __init__(self,
+                 clip_pred: bool = False,
+                 scaled_keys: bool = False,
+                 per_frame_keys: bool = True,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(
+            per_frame_keys=per_frame_keys,
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
+        self.clip_pred = clip_pred
+        self.scaled_keys = scaled_keys
+
+    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
+                       sample: dict, data_batch: Any,
+                       index: int) -> Dict[str, Any]:
+        err_sum = frame_abs_error_sum(pred, gt, clip_pred=self.clip_pred)
+        rows = dict(mae_frame_sum=err_sum, mae_pixel=err_sum / pred[0].numel())
+        if self.scaled_keys:
+            rows['mae_div100'] = err_sum / 100  # Human3.6M "MAE/100"
+        return dict(frames=rows)
