@@ -1,0 +1,4 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from .formatting import PackVideoPredInputs
+
+__all__ = ['PackVideoPredInputs']
