@@ -32,6 +32,6 @@ class MotionHighway(nn.Module):
         return self.conv_first_v(frame) if self.seed_from_input else None
 
     @staticmethod
-    def apply(h: torch.Tensor, o: torch.Tensor,
+    def merge(h: torch.Tensor, o: torch.Tensor,
               highway: torch.Tensor) -> torch.Tensor:
         return h + (1 - o) * highway

@@ -91,7 +91,7 @@ class MotionRNNNeck(BaseRecurrentNeck):
     def after_layer(self, layer, h, o, highway, state):
         if self.use_highway:
             if highway is not None:
-                h = MotionHighway.apply(h, o, highway)
+                h = MotionHighway.merge(h, o, highway)
             highway = h
         if self.use_motion_gru and layer < self.num_layers - 1:
             filt, trend = state[layer]

@@ -1,0 +1,40 @@
+# Runtime shared by every mmvp config.
+default_scope = 'mmvp'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=5000,
+        max_keep_ckpts=3,
+        save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+# The predictor runs its own training step (reverse_input makes two
+# updates), and every parameter gets a gradient at every step.
+model_wrapper_cfg = dict(type='VideoPredictorDDP', find_unused_parameters=False)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='Visualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+
+# Batch sizes in configs are per GPU; base_batch_size is the total batch the
+# reference numbers were trained with (1 GPU x 8). Enable with --auto-scale-lr.
+auto_scale_lr = dict(enable=False, base_batch_size=8)
