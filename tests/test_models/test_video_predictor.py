@@ -163,3 +163,11 @@ def test_ablations_train_with_all_parameters_used(switches):
                                patch_size=2))
     model(clip(), mode='loss')['loss'].backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_dataset_and_model_lengths_must_agree():
+    model = build()
+    samples = [VideoPredDataSample(metainfo=dict(in_frames=4,
+                                                 out_frames=1))] * 2
+    with pytest.raises(ValueError, match='in_frames=4 but the model'):
+        model(clip(), samples, mode='predict')

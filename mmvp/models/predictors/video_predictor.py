@@ -154,7 +154,20 @@ class VideoPredictor(BaseModel):
                 f'{self.in_frames}, out_frames={self.out_frames}), got '
                 f'{frames.shape[1]}; check the dataset\'s in/out frames')
 
-    def current_iter(self) -> Optional[int]:
+    def _check_sample_lengths(self, data_samples):
+        """The dataset and the model must agree on T_in / T_out."""
+        for sample in data_samples or []:
+            for key in ('in_frames', 'out_frames'):
+                value = sample.metainfo.get(key) if hasattr(
+                    sample, 'metainfo') else None
+                if value is not None and value != getattr(self, key):
+                    raise ValueError(
+                        f'the dataset gives {key}={value} but the model '
+                        f'has {key}={getattr(self, key)}; set the same '
+                        f'value in model and dataset configs')
+            return
+
+    def current_iter(self) -> int:
         """The 1-based training iteration the sampling schedules use."""
         hub = MessageHub.get_current_instance()
         return int(hub.get_info('iter', 0)) + 1
@@ -193,6 +206,7 @@ class VideoPredictor(BaseModel):
              ) -> Dict[str, torch.Tensor]:
         total = self.in_frames + self.out_frames
         self._check_length(inputs, total, 'training')
+        self._check_sample_lengths(data_samples)
         inputs = inputs[:, :total]
         mask, info = self.make_sampling_mask(inputs)
         if sampling_mask is not None:
@@ -216,6 +230,7 @@ class VideoPredictor(BaseModel):
             gts = unpatchify(inputs[:, self.in_frames:total], self.patch_size)
         if data_samples is None:
             data_samples = [VideoPredDataSample() for _ in range(len(preds))]
+        self._check_sample_lengths(data_samples)
         for i, sample in enumerate(data_samples):
             sample.pred_frames = preds[i]
             if gts is not None:

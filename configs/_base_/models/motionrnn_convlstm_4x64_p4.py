@@ -1,0 +1,15 @@
+# MotionRNN on ConvLSTM: 3 MotionGRUs + highway in all 4 layers, as
+# released for PredRNN (spec/models.md 3, 4.2). 5,210,689 parameters at
+# Human3.6M settings (peephole='conv').
+_base_ = './convlstm_4x64_p4.py'
+
+model = dict(
+    neck=dict(
+        type='MotionRNNNeck',
+        neighbour=3,
+        kernel_size=5,
+        momentum=0.5,
+        use_highway=True,
+        use_motion_gru=True,
+        use_trend=True,
+        use_transient=True))

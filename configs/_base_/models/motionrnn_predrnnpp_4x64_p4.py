@@ -1,0 +1,16 @@
+# MotionRNN on PredRNN++: 3 MotionGRUs + highway in all 4 layers, as
+# released for PredRNN (spec/models.md 3, 4.2); +804,417 parameters.
+# The Causal LSTM output gate is tanh-based; the highway uses it as is, so
+# its (1 - o) lies in (0, 2) (spec/models.md 4.2, untested upstream).
+_base_ = './predrnnpp_4x64_p4.py'
+
+model = dict(
+    neck=dict(
+        type='MotionRNNNeck',
+        neighbour=3,
+        kernel_size=5,
+        momentum=0.5,
+        use_highway=True,
+        use_motion_gru=True,
+        use_trend=True,
+        use_transient=True))

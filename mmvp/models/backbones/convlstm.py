@@ -1,0 +1,60 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from mmvp.registry import MODELS
+from ..cells import ConvLSTMCell
+from .base_recurrent_stack import BaseRecurrentStack, new_state
+
+
+@MODELS.register_module()
+class ConvLSTM(BaseRecurrentStack):
+    """Stacked ConvLSTM cells (spec/models.md section 2.1).
+
+    Layer 0 reads the frame, layer ``l > 0`` reads ``H^{l-1}_t``; the state
+    is ``(H, C)`` per layer. The highway gate is the output gate ``o``.
+
+    Args:
+        peephole (str, optional): None (OpenSTL's ConvLSTM, 3.18M params at
+            Human3.6M settings) or ``'conv'`` (convolutional peepholes,
+            4.41M, the paper's Table 2 size).
+        forget_bias (float): Added inside the sigmoid of f (0, OpenSTL).
+        See :class:`BaseRecurrentStack` for the others.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None,
+                 peephole: Optional[str] = None,
+                 forget_bias: float = 0.0):
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
+                         out_channels)
+        self.cells = nn.ModuleList([
+            ConvLSTMCell(
+                in_channels if i == 0 else hidden_channels,
+                hidden_channels,
+                kernel_size,
+                peephole=peephole,
+                forget_bias=forget_bias) for i in range(num_layers)
+        ])
+
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        b, _, h, w = frame.shape
+        shape = (b, self.hidden_channels, h, w)
+        hs, cs = [], []
+        for _ in range(self.num_layers):
+            # one tensor for h and c of a layer, as the official MotionRNN
+            t = new_state(shape, frame, mode)
+            hs.append(t)
+            cs.append(t)
+        return dict(h=hs, c=cs)
+
+    def layer_step(self, layer, inp, state):
+        h, c, o = self.cells[layer](inp, state['h'][layer], state['c'][layer])
+        state['c'][layer] = c
+        return h, o

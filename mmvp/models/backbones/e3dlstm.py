@@ -1,0 +1,132 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmvp.registry import MODELS
+from ..cells import E3DLSTMCell
+from .base_recurrent_stack import BaseRecurrentStack, new_state
+
+
+@MODELS.register_module()
+class E3DLSTM(BaseRecurrentStack):
+    """E3D-LSTM: stacked eidetic 3-D LSTM cells (spec/models.md 2.5).
+
+    The predictor hands over one 2-D frame ``[B, C', H', W']`` per step; the
+    stack keeps the window of the last ``tau = window_length`` input frames
+    ``[x_{t-tau+1}, ..., x_t]`` (oldest first, zeros before the start) in
+    ``state['window']`` and runs the cells on it at every step
+    (``window_stride`` 1). Per layer the state holds H and C
+    (``[B, C, tau, H', W']``) and ``C_hist``: at step ``t`` the time
+    concatenation ``[C_init, C_0, ..., C_{t-1}]``, unbounded as in [E3D].
+    The global memory M is zigzag as in PredRNN.
+
+    The head is ``Conv3d(C, C', kernel (tau, 1, 1), stride (tau, 1, 1))``
+    without bias; its one output frame is returned as ``[B, C', H', W']``.
+    A neck, if any, must be 3-D (e.g. :class:`MotionRNNNeck3D`): its
+    ``begin_step`` receives the input window.
+
+    Args:
+        window_length (int): tau (2 in [E3D]).
+        temporal_kernel (int): k_t of the gate convs: 2 as released, 3
+            reproduces the MotionRNN paper's Table 2 size (section 6).
+        norm_type (str): ``'channel'`` ([E3D]) or ``'full'`` ([OS]) for the
+            always-on normalisation of the cell path.
+        input_size (tuple[int], optional): ``(H', W')`` for ``'full'``.
+        layer_norm (bool): Also normalise the W_x, W_h, W_m outputs.
+        legacy_memory_bug (bool): Keep M at its init, as [E3D]/[OS] do.
+        See :class:`BaseRecurrentStack` for the others.
+    """
+
+    spatial_dims = 3
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None,
+                 window_length: int = 2,
+                 temporal_kernel: int = 2,
+                 norm_type: str = 'channel',
+                 input_size: Optional[Sequence[int]] = None,
+                 layer_norm: bool = False,
+                 legacy_memory_bug: bool = False):
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
+                         out_channels)
+        self.window_length = window_length
+        self.temporal_kernel = temporal_kernel
+        self.legacy_memory_bug = legacy_memory_bug
+        self.cells = nn.ModuleList([
+            E3DLSTMCell(
+                in_channels if i == 0 else hidden_channels,
+                hidden_channels,
+                window_length=window_length,
+                kernel_size=kernel_size,
+                temporal_kernel=temporal_kernel,
+                norm_type=norm_type,
+                input_size=input_size,
+                layer_norm=layer_norm,
+                legacy_memory_bug=legacy_memory_bug) for i in range(num_layers)
+        ])
+        # spec section 2.5: the 1x1 head of the base becomes a Conv3d that
+        # folds the window into one frame.
+        self.head = nn.Conv3d(
+            hidden_channels,
+            self.out_channels, (window_length, 1, 1),
+            stride=(window_length, 1, 1),
+            bias=False)
+
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        if frame.dim() != 4:
+            raise ValueError('E3DLSTM expects 2-D frames [B, C, H, W] from '
+                             f'the predictor, got {tuple(frame.shape)}')
+        b, c_in, h, w = frame.shape
+        shape = (b, self.hidden_channels, self.window_length, h, w)
+        hs, cs = [], []
+        for _ in range(self.num_layers):
+            t = new_state(shape, frame, mode)  # one tensor for h and c
+            hs.append(t)
+            cs.append(t)
+        return dict(
+            h=hs,
+            c=cs,
+            c_hist=[None] * self.num_layers,
+            m=new_state(shape, frame, mode),
+            window=frame.new_zeros((b, c_in, self.window_length, h, w)))
+
+    def layer_step(self, layer, inp, state):
+        c = state['c'][layer]
+        hist = state['c_hist'][layer]
+        # C_hist grows along TIME (dim 2), never along channels (trap 14)
+        hist = c if hist is None else torch.cat([hist, c], dim=2)
+        state['c_hist'][layer] = hist
+        h, c, m, o = self.cells[layer](inp, state['h'][layer], c, state['m'],
+                                       hist)
+        state['c'][layer] = c
+        state['m'] = m
+        return h, o
+
+    def forward_step(self,
+                     frame: torch.Tensor,
+                     state: dict,
+                     neck: Optional[nn.Module] = None,
+                     neck_state=None):
+        """Slide the window by ``frame``, run the stack on it and return the
+        predicted frame as ``[B, C', H', W']``."""
+        if frame.dim() != 4:
+            raise ValueError('E3DLSTM.forward_step expects one 2-D frame '
+                             f'[B, C, H, W], got {tuple(frame.shape)}')
+        if neck is not None and \
+                getattr(neck, 'spatial_dims', 2) != self.spatial_dims:
+            raise ValueError(
+                f'E3DLSTM needs a 3-D neck (e.g. MotionRNNNeck3D), got '
+                f'{type(neck).__name__}')
+        window = torch.cat([state['window'][:, :, 1:],
+                            frame.unsqueeze(2)],
+                           dim=2)
+        state['window'] = window
+        x_hat, state, neck_state = super().forward_step(
+            window, state, neck, neck_state)
+        return x_hat[:, :, 0], state, neck_state

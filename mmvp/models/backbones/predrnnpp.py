@@ -1,0 +1,79 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from mmvp.registry import MODELS
+from ..cells import GHU, CausalLSTMCell
+from .base_recurrent_stack import BaseRecurrentStack, new_state
+
+
+@MODELS.register_module()
+class PredRNNpp(BaseRecurrentStack):
+    """PredRNN++: stacked Causal LSTM cells with a gradient highway unit
+    between layers 0 and 1 (spec/models.md section 2.3).
+
+    The zigzag memory M runs as in PredRNN. The GHU consumes ``H^0_t`` (the
+    fused one when a neck is present) and its output ``Z_t`` is layer 1's
+    input; ``Z`` starts at zero.
+
+    Note:
+        The Causal LSTM output gate is tanh-based; the Motion Highway uses
+        it as it is, so its ``1 - o`` lies in (0, 2) (section 4.2).
+
+    Args:
+        forget_bias (float): Added inside the sigmoid of f and f'.
+        See :class:`BaseRecurrentStack` for the others (``num_layers``
+        must be at least 2 for the GHU to sit between two layers).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None,
+                 forget_bias: float = 1.0):
+        if num_layers < 2:
+            raise ValueError('PredRNNpp needs num_layers >= 2 (the gradient '
+                             f'highway sits between layers 0 and 1), got '
+                             f'{num_layers}')
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
+                         out_channels)
+        self.cells = nn.ModuleList([
+            CausalLSTMCell(
+                in_channels if i == 0 else hidden_channels,
+                hidden_channels,
+                kernel_size,
+                forget_bias=forget_bias) for i in range(num_layers)
+        ])
+        self.ghu = GHU(hidden_channels, hidden_channels, kernel_size)
+
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        b, _, h, w = frame.shape
+        shape = (b, self.hidden_channels, h, w)
+        hs, cs = [], []
+        for _ in range(self.num_layers):
+            t = new_state(shape, frame, mode)
+            hs.append(t)
+            cs.append(t)
+        # Z of the gradient highway starts at zero (section 2.3)
+        return dict(
+            h=hs,
+            c=cs,
+            m=new_state(shape, frame, mode),
+            z=frame.new_zeros(shape))
+
+    def layer_step(self, layer, inp, state):
+        h, c, m, o = self.cells[layer](inp, state['h'][layer],
+                                       state['c'][layer], state['m'])
+        state['c'][layer] = c
+        state['m'] = m
+        return h, o
+
+    def next_input(self, layer, h, state):
+        if layer != 0:
+            return h
+        state['z'] = self.ghu(h, state['z'])
+        return state['z']

@@ -1,0 +1,78 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmvp.registry import MODELS
+from .predrnn import PredRNN
+
+
+def decoupling_term(delta_c: torch.Tensor, delta_m: torch.Tensor,
+                    adapter: nn.Module) -> torch.Tensor:
+    """Mean over (batch, channel) of ``|cos(W_a dC, W_a dM)|``, the cosine
+    taken over the ``H' * W'`` vector of each channel (spec 2.6)."""
+    b, c = delta_c.shape[:2]
+    a_c = F.normalize(adapter(delta_c).reshape(b, c, -1), dim=2)
+    a_m = F.normalize(adapter(delta_m).reshape(b, c, -1), dim=2)
+    return (a_c * a_m).sum(dim=2).abs().mean()
+
+
+@MODELS.register_module()
+class PredRNNv2(PredRNN):
+    """PredRNN-v2: PredRNN with the memory-decoupling loss
+    (spec/models.md section 2.6).
+
+    Every ST-LSTM also returns ``dC = i * g`` and ``dM = i' * g'``. One
+    shared 1x1 adapter ``W_a`` (C -> C, no bias) maps both; per step and
+    layer the term is the mean ``|cos|`` over batch and channels. The terms
+    collect in the rollout state and :meth:`aux_losses` returns
+    ``loss_decouple = decouple_beta * mean(terms)``. Train it with reverse
+    scheduled sampling (section 1.5).
+
+    Args:
+        decouple_beta (float): Weight beta of the decoupling loss (0.1;
+            the official KTH script uses 0.01).
+        See :class:`PredRNN` for the others.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int = 64,
+                 num_layers: int = 4,
+                 kernel_size: int = 5,
+                 out_channels: Optional[int] = None,
+                 layer_norm: bool = False,
+                 input_size: Optional[Sequence[int]] = None,
+                 decouple_beta: float = 0.1):
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
+                         out_channels, layer_norm, input_size)
+        self.decouple_beta = decouple_beta
+        self.adapter = nn.Conv2d(
+            hidden_channels, hidden_channels, 1, bias=False)
+
+    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
+        state = super().init_state(frame, mode)
+        state['decouple'] = []
+        return state
+
+    def layer_step(self, layer, inp, state):
+        h, c, m, o, delta_c, delta_m = self.cells[layer](
+            inp,
+            state['h'][layer],
+            state['c'][layer],
+            state['m'],
+            return_deltas=True)
+        state['c'][layer] = c
+        state['m'] = m
+        state['decouple'].append(
+            decoupling_term(delta_c, delta_m, self.adapter))
+        return h, o
+
+    def aux_losses(self, state: dict) -> dict:
+        terms = state.get('decouple')
+        if not terms:
+            return {}
+        return dict(loss_decouple=self.decouple_beta *
+                    torch.stack(terms).mean())
