@@ -17,7 +17,7 @@ model = dict(
     sampling=dict(mode='linear', start=1.0, rate=1 / 200, stop_iter=200))
 
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=4,
     num_workers=1,
     dataset=dict(digit_source='glyphs', num_samples=4000))
 val_dataloader = dict(

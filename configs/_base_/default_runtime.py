@@ -13,6 +13,8 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # tools/test.py --show-dir DIR turns this on
+    visualization=dict(type='VideoPredVisualizationHook', enable=False),
 )
 
 env_cfg = dict(
@@ -26,8 +28,9 @@ env_cfg = dict(
 model_wrapper_cfg = dict(type='VideoPredictorDDP', find_unused_parameters=False)
 
 vis_backends = [dict(type='LocalVisBackend')]
+# add dict(type='TensorboardVisBackend') to log to TensorBoard as well
 visualizer = dict(
-    type='Visualizer', vis_backends=vis_backends, name='visualizer')
+    type='VideoPredVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 
 log_level = 'INFO'
