@@ -25,7 +25,8 @@ env_cfg = dict(
 
 # The predictor runs its own training step (reverse_input makes two
 # updates), and every parameter gets a gradient at every step.
-model_wrapper_cfg = dict(type='VideoPredictorDDP', find_unused_parameters=False)
+model_wrapper_cfg = dict(
+    type='mmvp.VideoPredictorDDP', find_unused_parameters=False)
 
 vis_backends = [dict(type='LocalVisBackend')]
 # add dict(type='TensorboardVisBackend') to log to TensorBoard as well

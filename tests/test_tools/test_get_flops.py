@@ -1,0 +1,230 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Parameter / MAC counts of one Human3.6M sequence (spec/models.md 6).
+
+Every row of the spec's size table is rebuilt from the configs at the
+Human3.6M settings (4 -> 4 frames of 128 x 128 x 3, patch 4, batch 1) and
+counted on the meta device. Parameters must match exactly and MACs (in G)
+the spec's 2-decimal figure within rounding, in both conventions (the spec
+prints E3D+MotionRNN's 302,924,876,800 thop MACs as 302.93G, so the bound
+is 0.006G rather than 0.005G).
+"""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmvp.analysis import (build_model_for_counting, count_complexity,
+                           match_paper_row, sequence_settings)
+from mmvp.utils import register_all_modules
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# (config, backbone overrides, params, MACs thop (G), MACs true (G),
+#  paper Table 2 row reproduced); spec/models.md section 6
+ROWS = {
+    'PredRNN':
+    ('predrnn_vmnist.py', {}, 6_410_240, '45.95', '45.95', 'PredRNN'),
+    'PredRNN+MotionRNN':
+    ('motionrnn_predrnn_vmnist.py', {}, 7_214_657, '50.97', '50.71', None),
+    'ConvLSTM': ('convlstm_vmnist.py', dict(peephole=None), 3_177_472, '22.78',
+                 '22.78', None),
+    'ConvLSTM(R)': ('convlstm_vmnist.py', dict(peephole='conv'), 4_406_272,
+                    '31.58', '31.58', 'ConvLSTM'),
+    'ConvLSTM(R)+MotionRNN': ('motionrnn_convlstm_vmnist.py',
+                              dict(peephole='conv'), 5_210_689, '36.61',
+                              '36.34', 'ConvLSTM + MotionRNN'),
+    'E3D(R)': ('e3dlstm_vmnist.py', dict(temporal_kernel=3), 20_390_912,
+               '292.28', '292.28', 'E3D-LSTM'),
+    'E3D(R)+MotionRNN':
+    ('motionrnn_e3dlstm_vmnist.py', dict(temporal_kernel=3), 21_321_281,
+     '302.93', '301.69', 'E3D-LSTM + MotionRNN'),
+    'PredRNN++':
+    ('predrnnpp_vmnist.py', {}, 9_277_440, '66.50', '66.50', None),
+    'PredRNN-v2': ('predrnnv2_vmnist.py', {}, 6_414_336, '46.18', '46.18',
+                   None),
+}
+# The spec's MotionRNN increment on PredRNN++ and PredRNN-v2.
+MOTIONRNN_DELTA = (804_417, '5.02')
+H36M = dict(height=128, width=128, in_frames=4, out_frames=4, img_channels=3)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _setup():
+    register_all_modules(init_default_scope=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def count(config, backbone=None, settings=H36M, device='meta'):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+    cfg.model.backbone.update(backbone or {})
+    seq = sequence_settings(cfg.model, **settings)
+    model = build_model_for_counting(cfg.model, seq, device)
+    if device == 'meta':
+        inputs = torch.empty(seq['input_shape'], device='meta')
+    else:
+        inputs = torch.rand(seq['input_shape'])
+    return count_complexity(model, inputs)
+
+
+def g(macs):
+    return f'{macs / 1e9:.2f}'
+
+
+def assert_giga(macs, spec):
+    """``macs`` is the spec's 2-decimal ``spec`` G within rounding."""
+    assert abs(macs / 1e9 - float(spec)) <= 0.006, (macs, spec)
+
+
+@pytest.mark.parametrize('row', list(ROWS))
+def test_spec_size_table(row):
+    config, backbone, params, thop, true, paper = ROWS[row]
+    res = count(config, backbone)
+    assert res.steps == 7
+    assert res.input_shape == (1, 8, 48, 32, 32)
+    assert res.params == params
+    assert_giga(res.macs_thop, thop)
+    assert_giga(res.macs_true, true)
+    found = match_paper_row(res.params, res.macs_thop, res.macs_true)
+    assert (found and found['name']) == paper
+    if paper:
+        assert found['convention'] == 'thop'
+
+
+@pytest.mark.parametrize('base', ['PredRNN++', 'PredRNN-v2'])
+def test_motionrnn_increment(base):
+    config = ROWS[base][0]
+    plain = count(config)
+    with_mr = count('motionrnn_' + config)
+    assert with_mr.params - plain.params == MOTIONRNN_DELTA[0]
+    assert g(with_mr.macs_thop - plain.macs_thop) == MOTIONRNN_DELTA[1]
+    # 3 blocks x 7 steps x (Dec thop - Dec true) = 21 x 12.58M
+    assert with_mr.macs_thop - with_mr.macs_true == 21 * 4096 * 64 * 16 * 3
+
+
+def test_motionrnn_block_breakdown():
+    """One 2-D MotionRNN block at Human3.6M size, per step (spec 6)."""
+    res = count('motionrnn_predrnn_vmnist.py')
+    block = {
+        layer.name.split('.', 3)[-1]: layer
+        for layer in res.layers if layer.name.startswith('neck.blocks.0.')
+    }
+    assert set(block) == {
+        'enc', 'update', 'reset', 'output', 'warp_mask', 'warp_weight', 'dec',
+        'gate'
+    }
+    assert all(layer.calls == 7 for layer in block.values())
+    per_step = {k: (v.params, v.macs_true // 7) for k, v in block.items()}
+    assert per_step['enc'] == (25_616, 6_553_600)
+    assert per_step['warp_mask'] == (1_305, 331_776)
+    assert per_step['warp_weight'] == (2_304, 589_824)
+    assert per_step['dec'] == (16_448, 4_194_304)
+    assert block['dec'].macs_thop // 7 == 16_777_216
+    assert per_step['gate'] == (204_864, 209_715_200)
+    gru = sum(per_step[k][0] for k in ('update', 'reset', 'output'))
+    assert gru == 16_578
+    assert sum(p for p, _ in per_step.values()) == 267_115
+    assert f'{sum(m for _, m in per_step.values()) / 1e6:.1f}' == '225.6'
+    thop = sum(v.macs_thop for v in block.values()) // 7
+    assert f'{thop / 1e6:.1f}' == '238.2'
+    # W_v (conv_first_v): 3 blocks + W_v = 804,417
+    assert res.by_group(2)['neck.highway']['params'] == 3_072
+
+
+def test_mim_differs_by_the_discarded_first_step():
+    """mmvp's MIM skips the t=0 MIM-N pass whose result OpenSTL discards
+    (spec 2.4), so it does 2 x 3 MIM-N convs (C -> 4C, 5x5 at 32x32) less
+    than the spec's 70.17G / 75.19G; parameters match exactly."""
+    discarded = 2 * 3 * (32 * 32 * 256) * 64 * 25
+    for config, params, spec, extra_all in (('mim_vmnist.py', 9_789_440,
+                                             '70.17', 1_179_648),
+                                            ('motionrnn_mim_vmnist.py',
+                                             10_593_857, '75.19', 1_179_648)):
+        res = count(config)
+        assert res.params == params
+        # the Hadamard peepholes are bare parameters (not counted)
+        assert res.params_all - res.params == extra_all
+        assert g(res.macs_thop + discarded) == spec
+    assert count('mim_vmnist.py').macs_thop == 67_654_123_520
+
+
+def test_e3d_released_kernel_differs_by_temporal_padding():
+    """temporal_kernel=2: mmvp pads in time as TensorFlow "same" (output
+    depth tau=2, spec 2.5); OpenSTL, behind the spec's 97.77G, computes
+    depth 1 and upsamples. Parameters match; removing the second output
+    frame of every (2, 5, 5) gate conv gives the spec's figure."""
+    res = count('e3dlstm_vmnist.py', dict(temporal_kernel=2))
+    assert res.params == 13_606_912
+    gate = sum(layer.macs_thop for layer in res.layers
+               if layer.type == 'SameConv3d')
+    assert res.macs_thop == 195_024_650_240
+    assert g(res.macs_thop - gate // 2) == '97.77'
+
+
+def test_meta_count_equals_real_forward():
+    """Counting on the meta device gives the same numbers as a real
+    forward pass on CPU (tiny MotionRNN-PredRNN and MotionRNN-E3D)."""
+    tiny = dict(height=16, width=16, in_frames=2, out_frames=2, img_channels=1)
+    for config in ('motionrnn_predrnn_vmnist.py',
+                   'motionrnn_e3dlstm_vmnist.py'):
+        small = dict(hidden_channels=8, num_layers=2, kernel_size=3)
+        meta = count(config, small, tiny)
+        real = count(config, small, tiny, device='cpu')
+        assert meta.params == real.params > 0
+        assert (meta.macs_thop, meta.macs_true) == (real.macs_thop,
+                                                    real.macs_true)
+        assert meta.params_all == real.params_all
+
+
+def _load_tool():
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
+    spec = importlib.util.spec_from_file_location('get_flops', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_h36m_json(tmp_path, capsys):
+    tool = _load_tool()
+    out_json = tmp_path / 'sub' / 'flops.json'
+    tool.main([
+        osp.join(REPO, 'configs', 'motionrnn_convlstm_vmnist.py'), '--h36m',
+        '--json',
+        str(out_json), '--cfg-options', 'model.backbone.peephole=conv'
+    ])
+    text = capsys.readouterr().out
+    assert '5,210,689' in text and '36.61G' in text and '36.34G' in text
+    assert 'Reproduces the paper\'s Table 2 row "ConvLSTM + MotionRNN"' in text
+    with open(out_json) as f:
+        data = json.load(f)
+    assert data['params'] == 5_210_689
+    assert data['params_all'] == 5_210_689
+    assert data['steps'] == 7 and data['input_shape'] == [1, 8, 48, 32, 32]
+    assert data['paper_row']['name'] == 'ConvLSTM + MotionRNN'
+    assert data['groups']['neck']['params'] == 804_417
+    assert data['groups']['backbone']['params'] == 4_406_272
+
+
+def test_cli_config_sequence_and_errors(tmp_path, capsys):
+    tool = _load_tool()
+    # default: the config's own 10 -> 10 grey frames at the dataset's 64x64
+    out = tool.main([osp.join(REPO, 'configs', 'predrnn_vmnist.py')])
+    assert out['input_shape'] == [1, 20, 16, 16, 16]
+    assert out['steps'] == 19
+    assert out['paper_row'] is None
+    assert 'not compared' in capsys.readouterr().out
+    out = tool.main([
+        osp.join(REPO, 'configs', 'predrnn_vmnist.py'), '--shape', '32', '48',
+        '--frames', '2', '3', '--img-channels', '3'
+    ])
+    assert out['input_shape'] == [1, 5, 48, 8, 12]
+    with pytest.raises(SystemExit, match='not divisible by the patch size'):
+        tool.main([
+            osp.join(REPO, 'configs', 'predrnn_vmnist.py'), '--shape', '30',
+            '30'
+        ])

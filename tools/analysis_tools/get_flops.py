@@ -1,0 +1,301 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Parameters and multiply-accumulates (MACs) of one predicted sequence.
+
+Builds the model of a config, runs one batch-1 sequence in tensor mode
+(``in_frames + out_frames - 1`` recurrent steps) and counts every executed
+convolution, transposed convolution and MotionGRU warp with forward hooks,
+following spec/models.md section 6 (the MotionRNN paper's Table 2):
+
+* params: parameters of the executed conv layers (thop style; no bare
+  Hadamard peepholes, no norm affine weights), plus the all-parameter total;
+* MACs in two conventions that differ for transposed convolutions: ``thop``
+  (output elements x C_in x k^2, 4x too many for stride 2) and ``true``
+  (input elements x C_out x k^2).
+
+By default the model runs on the ``meta`` device (shapes only), which takes
+a second even for the 300 GMAC E3D-LSTM sequence.
+
+Examples::
+
+    # the paper's Human3.6M sequence: 4 -> 4 frames of 128 x 128 RGB
+    python tools/analysis_tools/get_flops.py \\
+        configs/motionrnn_predrnn_vmnist.py --h36m
+    # the config's own sequence at 64 x 64, JSON output
+    python tools/analysis_tools/get_flops.py configs/convlstm_vmnist.py \\
+        --shape 64 64 --json work_dirs/convlstm_flops.json
+"""
+import argparse
+import inspect
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+
+import torch
+from mmengine.config import Config, DictAction
+
+from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
+                           closest_paper_row, count_complexity, format_count,
+                           match_paper_row, sequence_settings)
+from mmvp.utils import register_all_modules
+
+# Where mmvp's counts differ from the reference implementation behind the
+# spec's numbers although the function computed is the same
+# (spec/models.md sections 2.4, 2.5 and 6).
+NOTES = {
+    'MIM': ('OpenSTL also runs the MIM-N modules once at t=0 and discards '
+            'the result (spec 2.4); mmvp skips that work, so its MACs are '
+            'lower by 2 x (L-1) MIM-N convs for one step (2.52G for the '
+            'Human3.6M sequence: 67.65G here vs 70.17G).'),
+    'E3DLSTM': ('With temporal_kernel=2, OpenSTL convolves without temporal '
+                'padding (output depth 1) and upsamples; mmvp uses '
+                'TensorFlow "same" padding as the E3D release (output depth '
+                'tau), so every gate conv costs tau times more (195.02G vs '
+                '97.77G at Human3.6M settings).'),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Count parameters and multiply-accumulates of one '
+        'predicted sequence (batch 1)')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='frame height and width (default: the test dataset\'s '
+        'image_size, or 128 128 with --h36m)')
+    parser.add_argument(
+        '--frames',
+        type=int,
+        nargs=2,
+        metavar=('IN', 'OUT'),
+        help='input and output frames (default: the model\'s in_frames '
+        'and out_frames, or 4 4 with --h36m)')
+    parser.add_argument(
+        '--img-channels',
+        type=int,
+        help='channels of a frame (default: the model\'s img_channels, or '
+        '3 with --h36m)')
+    parser.add_argument(
+        '--h36m',
+        action='store_true',
+        help='count the sequence of the paper\'s Table 2: 4 -> 4 frames of '
+        '128 x 128 x 3 (explicit --shape/--frames/--img-channels win)')
+    parser.add_argument(
+        '--device',
+        default='meta',
+        help='device to run on: "meta" (shapes only, default) or e.g. '
+        '"cpu" for a real forward pass on random frames')
+    parser.add_argument(
+        '--per-layer',
+        action='store_true',
+        help='also print the count of every executed layer')
+    parser.add_argument('--json', help='write the result to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, given as key=value pairs')
+    return parser.parse_args(argv)
+
+
+def _dataset_image_size(cfg: Config):
+    """Frame size declared by the config's test (or val) dataset: its
+    ``image_size`` setting or the default of the dataset class."""
+    from mmvp.registry import DATASETS
+    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        size = dataset.get('image_size', dataset.get('img_size'))
+        if size is None and dataset.get('type'):
+            cls = DATASETS.get(dataset['type'])
+            if cls is not None:
+                param = inspect.signature(cls).parameters.get('image_size')
+                if param is not None and \
+                        param.default is not inspect.Parameter.empty:
+                    size = param.default
+        if size is not None:
+            if isinstance(size, int):
+                return size, size
+            return tuple(int(s) for s in size)[:2]
+    return None
+
+
+def resolve_settings(cfg: Config, args) -> dict:
+    model_cfg = cfg.model
+    preset = H36M_SETTINGS if args.h36m else {}
+    if args.shape:
+        height, width = args.shape
+    elif preset:
+        height, width = preset['height'], preset['width']
+    else:
+        size = _dataset_image_size(cfg)
+        if size is None:
+            raise SystemExit(
+                f'{args.config}: the config declares no frame size; give '
+                '--shape H W (or --h36m for the paper\'s 128 x 128 x 3 '
+                'sequence)')
+        height, width = size
+    in_frames, out_frames = args.frames or (preset.get('in_frames'),
+                                            preset.get('out_frames'))
+    channels = args.img_channels or preset.get('img_channels')
+    try:
+        return sequence_settings(model_cfg, height, width, in_frames,
+                                 out_frames, channels)
+    except ValueError as err:
+        raise SystemExit(f'{args.config}: {err}')
+
+
+def _describe_model(model_cfg) -> str:
+    parts = [model_cfg['backbone']['type']]
+    if model_cfg.get('neck'):
+        parts.append(model_cfg['neck']['type'])
+    return ' + '.join(parts)
+
+
+def run(args) -> dict:
+    register_all_modules()
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    settings = resolve_settings(cfg, args)
+    model = build_model_for_counting(cfg.model, settings, args.device)
+    shape = settings['input_shape']
+    if args.device == 'meta':
+        inputs = torch.empty(shape, device='meta')
+    else:
+        inputs = torch.rand(shape, device=args.device)
+    result = count_complexity(model, inputs)
+
+    # backbone first, then the neck, then anything else (by name)
+    groups = dict(
+        sorted(
+            result.by_group(depth=1).items(),
+            key=lambda kv: ({
+                'backbone': 0,
+                'neck': 1
+            }.get(kv[0], 2), kv[0])))
+    paper = match_paper_row(result.params, result.macs_thop, result.macs_true)
+    is_h36m = all(settings[k] == v for k, v in H36M_SETTINGS.items())
+    closest = None if paper else closest_paper_row(result.params,
+                                                   result.macs_thop)
+    backbone = cfg.model['backbone']
+    notes = []
+    if backbone['type'] == 'MIM' or (backbone['type'] == 'E3DLSTM'
+                                     and backbone.get('temporal_kernel') == 2):
+        notes.append(NOTES[backbone['type']])
+    out = dict(
+        config=args.config,
+        model=_describe_model(cfg.model),
+        sequence={
+            k: v
+            for k, v in settings.items() if k != 'input_shape'
+        },
+        input_shape=list(shape),
+        steps=result.steps,
+        params=result.params,
+        params_all=result.params_all,
+        macs_thop=result.macs_thop,
+        macs_true=result.macs_true,
+        groups=groups,
+        paper_row=paper if is_h36m else None,
+        closest_paper_row=closest if is_h36m else None,
+        notes=notes,
+        layers=[vars(layer) for layer in result.layers])
+    return out
+
+
+def format_report(out: dict, per_layer: bool = False) -> str:
+    seq = out['sequence']
+    lines = [
+        f'Config:   {out["config"]}',
+        f'Model:    {out["model"]}',
+        f'Sequence: {seq["in_frames"]} -> {seq["out_frames"]} frames of '
+        f'{seq["height"]}x{seq["width"]}x{seq["img_channels"]}, patch '
+        f'{seq["patch_size"]}: input {out["input_shape"]}, '
+        f'{out["steps"]} recurrent steps, batch 1',
+        '',
+    ]
+    header = ('part', 'params', 'MACs (thop)', 'MACs (true)')
+    rows = [(name, f'{g["params"]:,}', format_count(g['macs_thop'], 'G'),
+             format_count(g['macs_true'], 'G'))
+            for name, g in out['groups'].items()]
+    rows.append(('total (executed convs)', f'{out["params"]:,}',
+                 format_count(out['macs_thop'],
+                              'G'), format_count(out['macs_true'], 'G')))
+    rows.append(('all parameters', f'{out["params_all"]:,}', '', ''))
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
+
+    def fmt(row):
+        return '  '.join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths)))
+
+    rule = '-' * len(fmt(header))
+    lines += [fmt(header), rule]
+    lines += [fmt(r) for r in rows[:-2]]
+    lines += [rule, fmt(rows[-2]), fmt(rows[-1]), '']
+    lines.append(f'params {format_count(out["params"], "M")}, MACs '
+                 f'{format_count(out["macs_thop"], "G")} (thop) / '
+                 f'{format_count(out["macs_true"], "G")} (true)')
+    paper = out['paper_row']
+    if paper:
+        lines.append(
+            f'Reproduces the paper\'s Table 2 row "{paper["name"]}": '
+            f'{paper["paper_params"] / 1e6:.3g}M / '
+            f'{paper["paper_macs"] / 1e9:.3g}G ({paper["convention"]} '
+            'convention).')
+    elif out['closest_paper_row']:
+        c = out['closest_paper_row']
+        lines.append(
+            'Reproduces no row of the paper\'s Table 2; closest: '
+            f'"{c["name"]}" {c["paper_params"] / 1e6:.3g}M / '
+            f'{c["paper_macs"] / 1e9:.3g}G (params {c["rel_params"]:+.1%}, '
+            f'MACs {c["rel_macs"]:+.1%}).')
+    else:
+        lines.append('Paper Table 2 figures are for the Human3.6M sequence '
+                     '(--h36m); not compared.')
+    for note in out['notes']:
+        lines.append(f'Note: {note}')
+    if per_layer:
+        lines += ['', 'Per layer (calls, params, MACs thop / true):']
+        for layer in out['layers']:
+            lines.append(f'  {layer["name"]} [{layer["type"]}] x'
+                         f'{layer["calls"]}  {layer["params"]:,}  '
+                         f'{format_count(layer["macs_thop"])} / '
+                         f'{format_count(layer["macs_true"])}')
+    return '\n'.join(lines)
+
+
+def write_json(out: dict, path: str):
+    """Write ``out`` to ``path`` atomically (temporary file + rename)."""
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + osp.basename(path), suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(out, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = run(args)
+    print(format_report(out, args.per_layer))
+    if args.json:
+        write_json(out, args.json)
+        print(f'Wrote {args.json}')
+    return out
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,56 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Convert an OpenSTL checkpoint (ConvLSTM, PredRNN, PredRNN++, PredRNN-v2,
+MIM, E3D-LSTM) into an mmvp checkpoint.
+
+Reads OpenSTL-Lightning files (``state_dict`` with ``model.`` prefixes) and
+OpenSTL 0.3 files (a bare state dict, possibly under ``state_dict``), with
+``torch.load(weights_only=True)`` and mmvp's allow-list. Fused gate
+convolutions whose split order differs from mmvp's are reordered
+(PredRNN++, spec/models.md section 2.3), MIM's fused peepholes are split,
+and modules OpenSTL never calls are dropped with a log line::
+
+    python tools/model_converters/openstl_to_mmvp.py \\
+        openstl_predrnnpp.ckpt work_dirs/predrnnpp_from_openstl.pth \\
+        --config configs/predrnnpp_vmnist.py --backbone predrnnpp
+
+``--backbone`` is detected from the keys when omitted. A checkpoint that
+does not fit the model of the config is refused with a message naming the
+first mismatching key, the expected and the found shape. The output is
+written atomically (temporary file + rename).
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from mmvp.models.converters import (OPENSTL_BACKBONES,
+                                    convert_openstl_checkpoint)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert an OpenSTL checkpoint to mmvp')
+    parser.add_argument('src', help='OpenSTL checkpoint (.ckpt / .pth)')
+    parser.add_argument('dst', help='output mmvp checkpoint (.pth)')
+    parser.add_argument(
+        '--config', required=True, help='mmvp config the result must fit')
+    parser.add_argument(
+        '--backbone',
+        choices=sorted(OPENSTL_BACKBONES),
+        help='the OpenSTL model (default: detected from the keys)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config (key=value), e.g. '
+        'model.backbone.peephole=None for OpenSTL\'s ConvLSTM')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    convert_openstl_checkpoint(args.src, args.dst, args.config, args.backbone,
+                               args.cfg_options)
+
+
+if __name__ == '__main__':
+    main()

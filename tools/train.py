@@ -1,0 +1,150 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Train a video-prediction model from a config file.
+
+Precedence: config file < command-line flags < ``--cfg-options`` (last).
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner, find_latest_checkpoint
+
+from mmvp.utils import (check_checkpoint_compatibility, check_config,
+                        config_error_hints, prepare_distributed,
+                        register_all_modules)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a video predictor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save logs and models '
+        '(default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint; without a path, resume from '
+        'the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic mixed precision training (fp16 on GPU, '
+        'bf16 on CPU)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the total batch size '
+        '(auto_scale_lr.base_batch_size in the config)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, given as key=value pairs; '
+        'they are applied last and win over the other flags, e.g. '
+        'train_cfg.max_iters=1000 "model.neck.momentum=0.5"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or
+    # --local_rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line flags to the config."""
+    cfg.launcher = args.launcher
+    # work_dir: --work-dir > cfg.work_dir > work_dirs/<config stem>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper == 'DeviceAmpOptimWrapper':
+            print_log(
+                'AMP training is already enabled in the config.',
+                logger='current')
+        elif optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'):
+            # MMEngine's AmpOptimWrapper is GPU-only; this one also runs
+            # on CPU (bf16) and behaves the same on GPU.
+            cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            raise ValueError(
+                f'--amp switches optim_wrapper.type from OptimWrapper to '
+                f'DeviceAmpOptimWrapper, but the config uses '
+                f'{optim_wrapper!r}; enable AMP in that wrapper instead.')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' in cfg and \
+                'base_batch_size' in cfg.auto_scale_lr:
+            cfg.auto_scale_lr.enable = True
+        else:
+            raise RuntimeError(
+                '--auto-scale-lr needs "auto_scale_lr" with '
+                '"base_batch_size" in the config, e.g. '
+                'auto_scale_lr = dict(enable=False, base_batch_size=8)')
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def checkpoint_to_load(cfg: Config) -> str:
+    """The checkpoint the Runner will load, or '' when training from
+    scratch (mirrors ``Runner.load_or_resume``)."""
+    if cfg.get('resume', False) and cfg.get('load_from') is None:
+        return find_latest_checkpoint(cfg.work_dir) or ''
+    return cfg.get('load_from') or ''
+
+
+def main():
+    args = parse_args()
+    # register all modules in mmvp into the registries and
+    # set the default scope to 'mmvp'
+    register_all_modules()
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    check_config(cfg, args.config)
+    prepare_distributed(cfg, args.launcher)
+
+    with config_error_hints(cfg, args.config):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
+
+        # MMEngine loads with strict=False and only warns about checkpoints
+        # of another config; refuse them before training.
+        checkpoint = checkpoint_to_load(cfg)
+        if checkpoint:
+            check_checkpoint_compatibility(runner.model, checkpoint)
+
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
