@@ -171,3 +171,20 @@ def test_dataset_and_model_lengths_must_agree():
                                                  out_frames=1))] * 2
     with pytest.raises(ValueError, match='in_frames=4 but the model'):
         model(clip(), samples, mode='predict')
+
+
+def test_sampling_mask_is_a_function_of_the_iteration():
+    model = build(sampling=dict(mode='linear', start=1.0, rate=0.01,
+                                stop_iter=100))
+    hub = MessageHub.get_current_instance()
+    x = clip(batch=64)
+    hub.update_info('iter', 30)
+    a, _ = model.make_sampling_mask(x)
+    torch.rand(100)  # consuming the global stream changes nothing
+    b, _ = model.make_sampling_mask(x)
+    hub.update_info('iter', 31)
+    c, _ = model.make_sampling_mask(x)
+    hub.update_info('iter', 0)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert 0 < a[:, 3:].mean() < 1

@@ -1,7 +1,9 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from typing import Dict, List, Optional, Union
 
+import numpy as np
 import torch
+from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
@@ -43,6 +45,8 @@ class VideoPredictor(BaseModel):
         reverse_input (bool): Also train on the time-reversed batch, a
             second optimiser step with the same sampling mask (section 1.6).
         init_state (str): ``'zeros'`` or ``'xavier_normal'`` (official).
+        sampling_seed (int): Seeds the sampling masks together with the
+            iteration and the rank (see :meth:`make_sampling_mask`).
         data_preprocessor (dict): Defaults to ``VideoPredDataPreprocessor``.
         test_cfg (dict, optional): ``num_future``: frames to roll out in
             predict mode (default ``out_frames``; may be larger).
@@ -60,6 +64,7 @@ class VideoPredictor(BaseModel):
                      mode='linear', start=1.0, rate=2e-5, stop_iter=50000),
                  reverse_input: bool = False,
                  init_state: str = 'zeros',
+                 sampling_seed: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -102,6 +107,7 @@ class VideoPredictor(BaseModel):
                       **self.sampling_schedule)
         self.reverse_input = reverse_input
         self.init_state = init_state
+        self.sampling_seed = sampling_seed
         self.test_cfg = dict(test_cfg or {})
 
     # ------------------------------------------------------------------
@@ -173,10 +179,24 @@ class VideoPredictor(BaseModel):
         return int(hub.get_info('iter', 0)) + 1
 
     def make_sampling_mask(self, frames: torch.Tensor):
+        """The training mask of the current iteration.
+
+        Its random draws come from a generator seeded by ``(sampling_seed,
+        iteration, rank)``, so the mask is a pure function of the iteration:
+        a resumed run draws exactly the masks of an uninterrupted one,
+        whatever else consumed the global random stream meanwhile.
+        """
         total = self.in_frames + self.out_frames
+        itr = self.current_iter()
+        generator = None
+        if self.sampling_mode is not None:
+            seed = np.random.SeedSequence(
+                [self.sampling_seed, itr, get_rank()]).generate_state(1)[0]
+            generator = torch.Generator(device=frames.device)
+            generator.manual_seed(int(seed))
         return sampling_mask(frames.shape[0], self.in_frames, total,
-                             self.sampling_mode, self.current_iter(),
-                             frames.device, **self.sampling_schedule)
+                             self.sampling_mode, itr, frames.device,
+                             generator=generator, **self.sampling_schedule)
 
     # ------------------------------------------------------------------
     # BaseModel interface
