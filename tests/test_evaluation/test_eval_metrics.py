@@ -237,3 +237,23 @@ def test_input_errors_name_the_key():
     ])
     with pytest.raises(ValueError, match='different numbers'):
         metric.compute_metrics(metric.results)
+
+
+def test_core_metrics_keep_per_sample_records():
+    from mmvp.evaluation import MAEMetric, MSEMetric, PSNRMetric, SSIMMetric
+    torch.manual_seed(0)
+    samples = []
+    for idx in (3, 8):
+        gt = torch.rand(2, 1, 8, 8)
+        samples.append(dict(pred_frames=gt * 0.5, gt_frames=gt,
+                            in_frames=2, out_frames=2, sample_idx=idx))
+    for cls, key in ((MSEMetric, 'mse_frame_sum'), (MAEMetric,
+                                                    'mae_frame_sum'),
+                     (SSIMMetric, 'ssim'), (PSNRMetric, 'psnr')):
+        metric = cls()
+        metric.process({}, samples)
+        metrics = metric.compute_metrics(metric.results)
+        records = metric.per_sample_results
+        assert [r['sample_idx'] for r in records] == [3, 8]
+        per_t = [sum(r[key][t] for r in records) / 2 for t in range(2)]
+        assert metrics[key] == pytest.approx(sum(per_t) / 2)

@@ -6,10 +6,11 @@ import torch
 from mmvp.registry import METRICS
 from ..functional import frame_abs_error_sum
 from .base_video_metric import BaseVideoMetric
+from .per_sample import PerSampleResultsMixin
 
 
 @METRICS.register_module()
-class MAEMetric(BaseVideoMetric):
+class MAEMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Mean absolute error in the field's "per-frame sum" convention.
 
     Convention (spec 4.2, MIM ``pred_learn`` and OpenSTL ``MAE``): for output

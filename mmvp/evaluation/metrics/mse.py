@@ -6,10 +6,11 @@ import torch
 from mmvp.registry import METRICS
 from ..functional import frame_squared_error_sum
 from .base_video_metric import BaseVideoMetric
+from .per_sample import PerSampleResultsMixin
 
 
 @METRICS.register_module()
-class MSEMetric(BaseVideoMetric):
+class MSEMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Mean squared error in the field's "per-frame sum" convention.
 
     Convention (spec 4.1, official MotionRNN / PredRNN ``core/trainer.py``):

@@ -7,10 +7,11 @@ import torch
 from mmvp.registry import METRICS
 from ..functional import PSNR_CONVENTIONS, ROUNDING_MODES, psnr_frames
 from .base_video_metric import BaseVideoMetric
+from .per_sample import PerSampleResultsMixin
 
 
 @METRICS.register_module()
-class PSNRMetric(BaseVideoMetric):
+class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Peak signal-to-noise ratio in dB, computed per frame then averaged.
 
     Conventions (spec 4.5, trap 21):

@@ -6,10 +6,11 @@ import torch
 from mmvp.registry import METRICS
 from ..functional import ROUNDING_MODES, ssim_frames, to_uint8
 from .base_video_metric import BaseVideoMetric
+from .per_sample import PerSampleResultsMixin
 
 
 @METRICS.register_module()
-class SSIMMetric(BaseVideoMetric):
+class SSIMMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Structural similarity, official MotionRNN / PredRNN uint8 recipe.
 
     Convention (spec 4.4, ``skimage.measure.compare_ssim(u8(clip(g)),
