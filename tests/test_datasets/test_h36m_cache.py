@@ -1,0 +1,180 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""tools/dataset_converters/h36m_frame_cache.py and the cache source of
+H36MDataset: the cached clips equal the decoded ones, writes are atomic
+and resumable, mismatched pipelines fail, and the loader benchmark runs."""
+import json
+import math
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+import torch
+from test_h36m import FIXTURE_VIDEOS, PIPELINE, write_h36m_tree, write_video
+
+from mmvp.datasets import H36MDataset, InvalidSourceError
+
+torch.set_num_threads(1)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+import benchmark_loader  # noqa: E402
+import h36m_frame_cache  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def roots(tmp_path_factory):
+    base = tmp_path_factory.mktemp('cache')
+    raw = write_h36m_tree(base / 'raw')
+    cache = str(base / 'cache')
+    assert h36m_frame_cache.main([raw, cache]) == 0
+    return raw, cache
+
+
+def test_cache_files_and_records(roots):
+    raw, cache = roots
+    walking = [(s, n, f) for s, n, f, _ in FIXTURE_VIDEOS
+               if n.startswith('Walking.') or n.startswith('Walking ')]
+    files = sorted(os.listdir(cache))
+    assert len(files) == 2 * len(walking)  # .npy + .json, nothing else
+    for subject, name, num in walking:
+        action, camera, _ = name.rsplit('.', 2)
+        key = f"{subject}_{action.replace(' ', '_')}.{camera}"
+        with open(osp.join(cache, f'{key}.json')) as f:
+            rec = json.load(f)
+        arr = np.load(osp.join(cache, f'{key}.npy'), mmap_mode='r')
+        assert arr.dtype == np.uint8
+        assert arr.shape == (math.ceil(num / 5), 128, 128, 3)
+        assert rec['num_raw_frames'] == num and rec['raw_step'] == 5
+        assert rec['video'] == osp.join(subject, 'Videos', name)
+        assert rec['ops'] == [
+            'CenterCropFrames(border_ratio=0.25)',
+            "ResizeFrames(scale=(128, 128), interpolation='linear')"
+        ]
+
+
+@pytest.mark.parametrize('split', ['train', 'test'])
+def test_cache_clips_equal_video_clips(roots, split):
+    raw, cache = roots
+    video = H36MDataset(raw, split=split, pipeline=PIPELINE)
+    cached = H36MDataset(
+        raw, split=split, source='cache', cache_dir=cache, pipeline=PIPELINE)
+    assert len(cached) == len(video) > 0
+    for i in range(len(video)):
+        a, b = video.get_data_info(i), cached.get_data_info(i)
+        assert a['source'] == b['source']
+        assert a['frame_inds'] == b['frame_inds']
+        assert b['cache_inds'] == [j // 5 for j in a['frame_inds']]
+        assert torch.equal(video[i]['inputs'], cached[i]['inputs'])
+
+
+def test_rerun_skips_and_overwrite_rewrites(roots, capsys):
+    raw, cache = roots
+    npy = osp.join(cache, 'S9_Walking.54138969.npy')
+    mtime = os.stat(npy).st_mtime_ns
+    assert h36m_frame_cache.main([raw, cache, '--subjects', 'S9']) == 0
+    assert '0 written, 2 already cached' in capsys.readouterr().out
+    assert os.stat(npy).st_mtime_ns == mtime
+    assert h36m_frame_cache.main(
+        [raw, cache, '--subjects', 'S9', '--overwrite']) == 0
+    assert '2 written' in capsys.readouterr().out
+
+
+def test_pipeline_must_match_the_cache(roots):
+    raw, cache = roots
+    wrong = [
+        dict(type='LoadVideoFrames'),
+        dict(type='ResizeFrames', scale=128),
+        dict(type='PackVideoPredInputs')
+    ]
+    ds = H36MDataset(
+        raw, split='test', source='cache', cache_dir=cache, pipeline=wrong)
+    with pytest.raises(ValueError, match='the cached frames were made with'):
+        ds[0]
+    short = [dict(type='LoadVideoFrames'), dict(type='PackVideoPredInputs')]
+    ds = H36MDataset(
+        raw, split='test', source='cache', cache_dir=cache, pipeline=short)
+    with pytest.raises(ValueError, match='which the pipeline does not'):
+        ds[0]
+
+
+def test_cache_source_errors(tmp_path, roots):
+    _, cache = roots
+    with pytest.raises(FileNotFoundError, match='frame cache not found'):
+        H36MDataset(
+            split='test', source='cache', cache_dir=str(tmp_path / 'nope'))
+    with pytest.raises(ValueError, match='no clip found in cached videos'):
+        H36MDataset(split='test', source='cache', cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match='needs cache_dir'):
+        H36MDataset(split='test', source='cache')
+    broken = tmp_path / 'broken'
+    broken.mkdir()
+    with open(osp.join(cache, 'S9_Walking.54138969.json')) as f:
+        rec = json.load(f)
+    (broken / 'S9_Walking.54138969.json').write_text(json.dumps(rec))
+    with pytest.raises(
+            InvalidSourceError, match=r'S9_Walking.54138969.npy: .*not found'):
+        H36MDataset(split='test', source='cache', cache_dir=str(broken))
+
+
+def test_tool_reports_bad_videos(tmp_path, capsys):
+    raw = tmp_path / 'raw'
+    write_video(raw / 'S9' / 'Videos' / 'Walking.54138969.mp4', 71)
+    (raw / 'S9' / 'Videos' / 'Walking 1.55011271.mp4').write_text('x' * 99)
+    assert h36m_frame_cache.main([str(raw), str(tmp_path / 'c')]) == 1
+    out = capsys.readouterr()
+    assert 'Walking 1.55011271.mp4: cannot open as a video' in out.out
+    assert '--skip-invalid' in out.err
+    assert not [n for n in os.listdir(tmp_path / 'c') if 'tmp' in n]
+    assert h36m_frame_cache.main(
+        [str(raw), str(tmp_path / 'c'), '--skip-invalid']) == 0
+    assert sorted(os.listdir(tmp_path / 'c')) == [
+        'S9_Walking.54138969.json', 'S9_Walking.54138969.npy'
+    ]
+
+
+def test_openstl_cache(roots, tmp_path):
+    raw, _ = roots
+    cache = str(tmp_path / 'c256')
+    assert h36m_frame_cache.main(
+        [raw, cache, '--protocol', 'openstl', '--subjects', 'S9']) == 0
+    names = sorted(n[:-5] for n in os.listdir(cache) if n.endswith('.json'))
+    # all actions, full frame at 256
+    assert names == [
+        'S9_Directions.54138969', 'S9_Walking.54138969',
+        'S9_Walking_1.55011271'
+    ]
+    ann = tmp_path / 'test.txt'
+    ann.write_text('images/S9_Directions.54138969_,11,81\n'
+                   'images/S9_Walking.54138969_,1,71\n')
+    pipe = [
+        dict(type='LoadVideoFrames'),
+        dict(type='ResizeFrames', scale=256, interpolation='linear'),
+        dict(type='PackVideoPredInputs'),
+    ]
+    kw = dict(protocol='openstl', ann_file=str(ann), pipeline=pipe)
+    video = H36MDataset(raw, **kw)
+    cached = H36MDataset(raw, source='cache', cache_dir=cache, **kw)
+    assert len(video) == len(cached) == 2
+    for i in range(2):
+        assert torch.equal(video[i]['inputs'], cached[i]['inputs'])
+        assert video[i]['inputs'].shape == (8, 3, 256, 256)
+
+
+def test_benchmark_loader_runs(capsys):
+    code = benchmark_loader.main([
+        '--synthetic-size', '128', '128', '--synthetic-frames', '80',
+        '--num-clips', '2', '--warmup', '1', '--batch-size', '1'
+    ])
+    assert code == 0
+    out = capsys.readouterr().out
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.splitlines()
+        if line.split() and line.split()[0] in ('decord', 'opencv', 'cache')
+    }
+    assert sorted(rows) == ['cache', 'decord', 'opencv']
+    for row in rows.values():
+        assert int(row[2]) == 2 and float(row[4]) > 0  # clips timed, clips/s

@@ -1,0 +1,239 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Decode Human3.6M videos once into a compact uint8 frame cache.
+
+For every kept video ``S*/Videos/<Action>.<camera>.mp4`` this decodes only
+the stored-image frames ``0, 5, 10, ...`` (spec/data_and_metrics.md 1.3),
+applies the protocol's geometry and writes
+
+* ``OUT/<key>.npy``: uint8 ``[N, size, size, 3]`` RGB, N = ceil(frames / 5)
+* ``OUT/<key>.json``: the record (source video, frame counts, the applied
+  steps) that ``H36MDataset(source='cache', cache_dir=OUT)`` reads.
+
+Both files are written to a temporary name and renamed, so an interrupted
+run leaves no half-written cache; a rerun skips finished videos.
+
+Examples::
+
+    # MIM / MotionRNN protocol: Walking, S1 S5 S6 S7 S8 S9 S11, centre
+    # half crop, 128 x 128 (INTER_LINEAR)
+    python tools/dataset_converters/h36m_frame_cache.py \\
+        data/h36m data/h36m_cache_mim128 --workers 8
+
+    # OpenSTL protocol: all actions, full frame, 256 x 256
+    python tools/dataset_converters/h36m_frame_cache.py \\
+        data/h36m data/h36m_cache_openstl256 --protocol openstl
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import sys
+from functools import partial
+
+import numpy as np
+from mmengine.utils import track_parallel_progress, track_progress
+
+from mmvp.datasets.h36m import (ALL_SUBJECTS, H36M_CACHE_VERSION,
+                                H36M_PROTOCOLS, h36m_cache_files,
+                                list_h36m_videos)
+from mmvp.datasets.transforms.processing import CenterCropFrames, ResizeFrames
+from mmvp.datasets.video_io import (VideoReadError, count_video_frames,
+                                    iter_video_frames)
+
+DEFAULT_SIZE = {'mim': 128, 'openstl': 256}
+
+
+def protocol_ops(protocol: str, size: int):
+    """The geometric steps of a protocol, as pipeline transforms (their
+    ``op_signature()`` is recorded; the dataset pipeline must match)."""
+    resize = ResizeFrames(scale=size, interpolation='linear')
+    if protocol == 'mim':  # spec 1.3 step 5
+        return [CenterCropFrames(border_ratio=0.25), resize]
+    return [resize]  # openstl: full frame (spec 1.3, protocol openstl)
+
+
+def _atomic_json(path: str, record: dict) -> None:
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, path)
+
+
+def is_cached(out_dir: str, key: str, signatures) -> bool:
+    npy, rec_path = h36m_cache_files(out_dir, key)
+    if not (osp.isfile(npy) and osp.isfile(rec_path)):
+        return False
+    try:
+        with open(rec_path, encoding='utf-8') as f:
+            rec = json.load(f)
+    except ValueError:
+        return False
+    return (rec.get('version') == H36M_CACHE_VERSION
+            and rec.get('ops') == list(signatures))
+
+
+def cache_video(video: dict,
+                root: str,
+                out_dir: str,
+                protocol: str,
+                size: int,
+                backend: str = 'decord',
+                chunk_size: int = 32,
+                overwrite: bool = False) -> dict:
+    """Write the cache of one video; returns ``dict(key, status, ...)``
+    with status ``'done'``, ``'skipped'`` (already cached) or
+    ``'invalid'`` (with ``error``)."""
+    ops = protocol_ops(protocol, size)
+    signatures = [op.op_signature() for op in ops]
+    key = video['key']
+    if not overwrite and is_cached(out_dir, key, signatures):
+        return dict(key=key, status='skipped')
+    raw_step = H36M_PROTOCOLS[protocol]['raw_step']
+    npy, rec_path = h36m_cache_files(out_dir, key)
+    tmp = f'{npy}.tmp{os.getpid()}.npy'
+    try:
+        num_raw = count_video_frames(video['path'], backend)
+        num_img = math.ceil(num_raw / raw_step)
+        arr = None
+        written = 0
+        indices = range(0, num_raw, raw_step)
+        for i, frame in iter_video_frames(video['path'], indices, backend,
+                                          chunk_size):
+            results = dict(frames=frame[None])
+            for op in ops:
+                results = op.transform(results)
+            out = results['frames'][0]
+            if arr is None:
+                arr = np.lib.format.open_memmap(
+                    tmp,
+                    mode='w+',
+                    dtype=np.uint8,
+                    shape=(num_img, ) + out.shape)
+            arr[i // raw_step] = out
+            written += 1
+        if arr is None or written != num_img:
+            raise VideoReadError(f"{video['path']}: decoded {written} of "
+                                 f'{num_img} stored images')
+        shape = list(arr.shape)
+        arr.flush()
+        del arr
+        os.replace(tmp, npy)
+    except VideoReadError as e:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        return dict(key=key, status='invalid', error=str(e))
+    record = dict(
+        version=H36M_CACHE_VERSION,
+        key=key,
+        file=osp.basename(npy),
+        protocol=protocol,
+        subject=video['subject'],
+        action=video['action'],
+        camera=video['camera'],
+        video=osp.relpath(video['path'], root),
+        num_raw_frames=num_raw,
+        raw_step=raw_step,
+        num_images=num_img,
+        shape=shape,
+        channel_order='RGB',
+        ops=signatures)
+    _atomic_json(rec_path, record)
+    return dict(key=key, status='done')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Decode Human3.6M videos into a uint8 frame cache '
+        '(one .npy + .json per video)')
+    parser.add_argument('root', help='Human3.6M root with S*/Videos/*.mp4')
+    parser.add_argument('out', help='output folder of the cache')
+    parser.add_argument(
+        '--protocol',
+        choices=tuple(H36M_PROTOCOLS),
+        default='mim',
+        help='mim: Walking, centre-half crop, 128; openstl: all actions, '
+        'full frame, 256')
+    parser.add_argument(
+        '--subjects',
+        nargs='+',
+        default=list(ALL_SUBJECTS),
+        help='subjects to cache (default: all seven)')
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=None,
+        help='output side (default: 128 for mim, 256 for openstl)')
+    parser.add_argument(
+        '--backend', choices=('decord', 'opencv'), default='decord')
+    parser.add_argument(
+        '--workers', type=int, default=1, help='parallel processes')
+    parser.add_argument(
+        '--chunk-size',
+        type=int,
+        default=32,
+        help='frames decoded at once (bounds the memory)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='rewrite videos that are already cached')
+    parser.add_argument(
+        '--skip-invalid',
+        action='store_true',
+        help='report unreadable videos and go on (default: stop with an '
+        'error naming the file)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    size = args.size or DEFAULT_SIZE[args.protocol]
+    invalid_names = []
+
+    def on_invalid(path, reason):
+        if not args.skip_invalid:
+            raise SystemExit(f'error: {path}: {reason}')
+        invalid_names.append(f'{path}: {reason}')
+
+    actions = H36M_PROTOCOLS[args.protocol]['actions']
+    videos = list_h36m_videos(args.root, args.subjects, actions, on_invalid)
+    if not videos:
+        print(
+            f'error: no video to cache under {args.root} '
+            f'(subjects {args.subjects}, actions {actions})',
+            file=sys.stderr)
+        return 1
+    os.makedirs(args.out, exist_ok=True)
+    func = partial(
+        cache_video,
+        root=args.root,
+        out_dir=args.out,
+        protocol=args.protocol,
+        size=size,
+        backend=args.backend,
+        chunk_size=args.chunk_size,
+        overwrite=args.overwrite)
+    print(f'caching {len(videos)} videos ({args.protocol}, {size}x{size}) '
+          f'into {args.out}')
+    if args.workers > 1:
+        results = track_parallel_progress(func, videos, args.workers)
+    else:
+        results = track_progress(func, videos)
+    done = sum(r['status'] == 'done' for r in results)
+    skipped = sum(r['status'] == 'skipped' for r in results)
+    bad = [r['error'] for r in results if r['status'] == 'invalid']
+    bad = invalid_names + bad
+    print(f'\n{done} written, {skipped} already cached, {len(bad)} invalid')
+    for msg in bad:
+        print(f'  invalid: {msg}')
+    if bad and not args.skip_invalid:
+        print(
+            'error: some videos could not be cached (see above); rerun '
+            'with --skip-invalid to leave them out',
+            file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
