@@ -5,8 +5,8 @@ Every reader returns uint8 frames ``[T, H, W, C]`` (``C`` = 3 RGB, or 1
 grey for grey image files and arrays). Videos are decoded with decord and,
 when decord is missing or fails on the file, with OpenCV (sequential reads,
 BGR -> RGB; the frame count in the header is not trusted), through the
-dataset readers of :mod:`mmvp.datasets.video_io` when that module is
-present. GIF files are read with Pillow.
+dataset readers of :mod:`mmvp.datasets.video_io`. GIF files are read with
+Pillow.
 """
 import os
 import os.path as osp
@@ -16,10 +16,7 @@ from typing import List, Union
 import cv2
 import numpy as np
 
-try:  # the dataset readers (decord with the OpenCV fallback)
-    from mmvp.datasets import video_io as _dataset_io
-except ImportError:  # pragma: no cover - older layouts
-    _dataset_io = None
+from mmvp.datasets import video_io
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
@@ -30,43 +27,6 @@ def _natural_key(name: str):
     return [
         int(t) if t.isdigit() else t.lower() for t in re.split(r'(\d+)', name)
     ]
-
-
-def _read_decord(path: str) -> np.ndarray:
-    import decord
-    try:
-        from decord._ffi.base import DECORDError
-    except ImportError:  # pragma: no cover - layout of other versions
-        DECORDError = RuntimeError
-    try:
-        decord.logging.set_level(decord.logging.QUIET)
-    except AttributeError:  # pragma: no cover
-        pass
-    try:
-        reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
-        if len(reader) == 0:
-            raise RuntimeError('no frames')
-        return reader.get_batch(list(range(len(reader)))).asnumpy()
-    except (RuntimeError, DECORDError) as err:
-        raise RuntimeError(str(err)) from err
-
-
-def _read_opencv(path: str) -> np.ndarray:
-    cap = cv2.VideoCapture(path)
-    frames = []
-    try:
-        if not cap.isOpened():
-            raise RuntimeError(f'OpenCV cannot open video "{path}"')
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-    if not frames:
-        raise RuntimeError(f'OpenCV decoded no frame from "{path}"')
-    return np.stack(frames)
 
 
 def _read_gif(path: str) -> np.ndarray:
@@ -86,8 +46,9 @@ def read_video(path: str, backend: str = 'auto') -> np.ndarray:
 
     Args:
         path (str): The video file.
-        backend (str): ``'auto'`` (decord, then OpenCV), ``'decord'``
-            (decord only) or ``'opencv'``.
+        backend (str): ``'auto'`` or ``'decord'`` (decord, falling back to
+            OpenCV on decode errors; ``'decord'`` requires decord to be
+            installed) or ``'opencv'``.
 
     Returns:
         np.ndarray: uint8 ``[T, H, W, 3]`` RGB.
@@ -99,31 +60,14 @@ def read_video(path: str, backend: str = 'auto') -> np.ndarray:
         raise FileNotFoundError(f'video file not found: "{path}"')
     if path.lower().endswith('.gif'):
         return _read_gif(path)
-    if _dataset_io is not None and backend != 'decord':
-        shared = 'opencv' if backend == 'opencv' else 'decord'
-        try:
-            num = _dataset_io.count_video_frames(path, shared)
-            return _dataset_io.read_video_frames(path, range(num), shared)
-        except (RuntimeError, ValueError) as err:
-            raise RuntimeError(f'cannot decode video "{path}": {err}') from err
-    errors = []
-    if backend in ('auto', 'decord'):
-        try:
-            return _read_decord(path)
-        except ImportError as err:
-            if backend == 'decord':
-                raise
-            errors.append(f'decord unavailable ({err})')
-        except RuntimeError as err:
-            if backend == 'decord':
-                raise RuntimeError(
-                    f'decord cannot read "{path}": {err}') from err
-            errors.append(f'decord: {str(err).splitlines()[0]}')
+    shared = 'opencv' if backend == 'opencv' else 'decord'
+    if backend == 'decord' and not video_io.decord_available():
+        raise ImportError("backend='decord' needs the decord package")
     try:
-        return _read_opencv(path)
-    except RuntimeError as err:
-        errors.append(str(err))
-    raise RuntimeError(f'cannot decode video "{path}": ' + '; '.join(errors))
+        num = video_io.count_video_frames(path, shared)
+        return video_io.read_video_frames(path, range(num), shared)
+    except (RuntimeError, ValueError) as err:
+        raise RuntimeError(f'cannot decode video "{path}": {err}') from err
 
 
 def read_image(path: str) -> np.ndarray:
