@@ -9,6 +9,7 @@ from .moving_mnist import (MovingMNISTDataset, generate_moving_mnist_sequence,
                            moving_mnist_trajectory)
 from .radar import MeteoNetDataset, RadarDataset, load_meteonet_dates
 from .transforms import *  # noqa: F401,F403
+from .transforms import PackVideoPredInputs
 from .video_folder import VideoFolderDataset
 from .video_io import VideoReadError, count_video_frames, read_video_frames
 from .vmnist import VMNISTDataset

@@ -108,9 +108,8 @@ def test_mim_n_gets_fused_h0_differences_from_t1(with_neck):
     zeros = torch.zeros(2, 8, 4, 4)
     n0, s0 = stack.mim_n[0](h0 - h0_prev, zeros, zeros)
     n1, s1 = stack.mim_n[1](n0, zeros, zeros)
-    for got, want in zip(
-        (state['n'][0], state['s'][0], state['n'][1], state['s'][1]),
-        (n0, s0, n1, s1)):
+    got_all = (state['n'][0], state['s'][0], state['n'][1], state['s'][1])
+    for got, want in zip(got_all, (n0, s0, n1, s1)):
         assert torch.allclose(got, want, atol=1e-6)
 
 

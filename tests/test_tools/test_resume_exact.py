@@ -3,7 +3,6 @@
 final weights are equal. Scheduled sampling is random over the whole run
 here (probability 1 -> 0.4), so this also checks that resumed masks equal
 uninterrupted ones."""
-import torch
 from tools_helpers import assert_ok, run_tool, unique_name, write_tiny_config
 
 from mmvp.utils import safe_load

@@ -1,7 +1,9 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Space-to-depth in PredRNN's channel order (spec/models.md section 1.2).
 
-``patch[b, t, (dy * p + dx) * C + c, i, j] = frame[b, t, c, i * p + dy, j * p + dx]``
+::
+
+    patch[b, t, (dy*p + dx)*C + c, i, j] = frame[b, t, c, i*p + dy, j*p + dx]
 
 The channel order is (dy, dx, c) with c fastest. This is *not*
 ``torch.nn.functional.pixel_unshuffle``, whose order is (c, dy, dx); keeping
