@@ -228,3 +228,12 @@ def test_cli_config_sequence_and_errors(tmp_path, capsys):
             osp.join(REPO, 'configs', 'predrnn_vmnist.py'), '--shape', '30',
             '30'
         ])
+
+
+def test_cli_reads_frame_size_from_the_resize_step(capsys):
+    # Human3.6M configs declare their size through ResizeFrames(scale=128)
+    tool = _load_tool()
+    tool.main([osp.join(REPO, 'configs', 'motionrnn_predrnn_h36m.py')])
+    text = capsys.readouterr().out
+    assert '128x128x3' in text and '7,214,657' in text
+    assert '50.97G' in text and '50.71G' in text

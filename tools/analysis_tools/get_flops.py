@@ -105,7 +105,8 @@ def parse_args(argv=None):
 
 def _dataset_image_size(cfg: Config):
     """Frame size declared by the config's test (or val) dataset: its
-    ``image_size`` setting or the default of the dataset class."""
+    ``image_size`` setting, the default of the dataset class, or the size
+    of its pipeline's ``ResizeFrames`` step."""
     from mmvp.registry import DATASETS
     for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         dataset = (cfg.get(loader) or {}).get('dataset') or {}
@@ -117,6 +118,14 @@ def _dataset_image_size(cfg: Config):
                 if param is not None and \
                         param.default is not inspect.Parameter.empty:
                     size = param.default
+        if size is None:
+            # video datasets: the frame size is the pipeline's resize
+            for step in dataset.get('pipeline') or []:
+                if step.get('type') == 'ResizeFrames':
+                    scale = step['scale']  # (w, h) or an int
+                    if isinstance(scale, int):
+                        return scale, scale
+                    return int(scale[1]), int(scale[0])
         if size is not None:
             if isinstance(size, int):
                 return size, size
