@@ -12,7 +12,8 @@ import numpy as np
 
 from mmvp.registry import DATASETS
 from .base_digit_video import BaseDigitVideoDataset, open_checked_npy
-from .vmnist_protocol import (VMNIST_PROTOCOL, generate_vmnist_sequence,
+from .vmnist_protocol import (HALF, SCALE_BOUNDS, VMNIST_PROTOCOL,
+                              generate_vmnist_sequence,
                               to_uint8)
 
 __all__ = ['VMNISTDataset']
@@ -69,6 +70,15 @@ class VMNISTDataset(BaseDigitVideoDataset):
                  cache_file: Optional[str] = None,
                  glyph_cfg: Optional[dict] = None,
                  **kwargs):
+        # a digit at the largest scale (1.4) needs a margin of 14 * 1.4 px
+        # on each side of its centre (spec 3.4)
+        min_size = int(2 * HALF * SCALE_BOUNDS[1]) + 1
+        if image_size < min_size:
+            raise ValueError(
+                f'VMNISTDataset: image_size={image_size} is too small for '
+                f'vmnist-v1 (28 px digits scaled up to 1.4x need at least '
+                f'{min_size}); render at 64 and add a ResizeFrames step to '
+                'the pipeline for smaller frames')
         self.distinct_labels = bool(distinct_labels)
         self._cache = None
         if cache_file is not None and resample_each_epoch:

@@ -330,3 +330,8 @@ def test_cache_file_roundtrip(tmp_path):
             split='test',
             num_samples=5,
             cache_file=path)
+
+
+def test_too_small_canvas_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match='image_size=32 is too small'):
+        VMNISTDataset(digit_source='glyphs', image_size=32, num_samples=2)
