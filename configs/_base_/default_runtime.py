@@ -1,13 +1,20 @@
 # Runtime shared by every mmvp config.
 default_scope = 'mmvp'
 
+# Checkpoints are written atomically and never with NaN/Inf weights, and
+# local checkpoints are read with torch.load(weights_only=True) and mmvp's
+# allow-list (mmvp/engine/runner).
+runner_type = 'SafeCheckpointRunner'
+
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # new checkpoint and last_checkpoint replaced atomically, outdated ones
+    # deleted only afterwards: a kill at any moment leaves one to resume
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         by_epoch=False,
         interval=5000,
         max_keep_ckpts=3,
@@ -15,12 +22,21 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # tools/test.py --show-dir DIR turns this on
     visualization=dict(type='VideoPredVisualizationHook', enable=False),
+    # RNG states (torch, CUDA, numpy, random) in checkpoints, restored on
+    # resume: a resumed run ends with the weights of an uninterrupted one
+    rng_state=dict(type='RNGStateHook'),
+    # a NaN/Inf loss stops training before the update (the last checkpoint
+    # stays finite); skip_nonfinite=True skips such batches and counts them
+    nonfinite_loss=dict(type='NonFiniteLossHook', skip_nonfinite=False),
 )
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # timeout (s) of collective operations: a rank that hangs or dies
+    # outside torchrun's supervision makes the others fail after this long
+    # instead of waiting forever (used for nccl and, on CPU, gloo)
+    dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
 # The predictor runs its own training step (reverse_input makes two

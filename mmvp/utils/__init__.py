@@ -1,4 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
+from .atomic_io import (atomic_torch_save, atomic_write, atomic_write_bytes,
+                        atomic_write_text)
 from .checkpoint import (CheckpointMismatchError, UnsafeCheckpointError,
                          check_checkpoint_compatibility, register_safe_globals,
                          safe_load)
@@ -13,5 +15,6 @@ __all__ = [
     'CheckpointMismatchError', 'setup_cpu_distributed',
     'cpu_model_wrapper_cfg', 'prepare_distributed',
     'qualify_model_wrapper_type', 'ConfigError', 'check_config',
-    'config_error_hints'
+    'config_error_hints', 'atomic_write', 'atomic_write_bytes',
+    'atomic_write_text', 'atomic_torch_save'
 ]

@@ -1,0 +1,224 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""NonFiniteLossHook: a NaN/Inf loss stops training with a message naming
+the iteration and the loss terms, before the update, so the weights and
+the last checkpoint stay finite; ``skip_nonfinite=True`` skips such
+batches (no update at all, also for models that update twice per
+iteration and for the AMP wrapper) and counts them in the log."""
+import math
+import os
+import uuid
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from torch.utils.data import Dataset
+
+from mmvp.engine import (NonFiniteLossError, NonFiniteLossHook,
+                         SafeCheckpointRunner)
+from mmvp.engine.hooks.nonfinite_loss_hook import (NonFiniteGuardMixin,
+                                                   install_nonfinite_guard)
+from mmvp.registry import HOOKS, MODELS
+from mmvp.utils import (ConfigError, config_error_hints, register_all_modules,
+                        safe_load)
+
+register_all_modules()
+
+
+class _Data(Dataset):
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        return dict(inputs=torch.full((2, ), float(idx + 1)))
+
+
+@MODELS.register_module()
+class NanAtIterModel(BaseModel):
+    """Loss terms ``loss`` and ``loss_aux``; ``loss_aux`` is NaN at the
+    1-based iterations ``nan_iters``. ``updates=2`` makes two optimizer
+    updates per iteration, as ``VideoPredictor`` with ``reverse_input``."""
+
+    def __init__(self, nan_iters=(), updates=1, bad_value='nan'):
+        super().__init__()
+        self.fc = nn.Linear(2, 1)
+        self.nan_iters = tuple(nan_iters)
+        self.updates = updates
+        self.bad_value = float(bad_value)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.fc(torch.stack(inputs))
+        itr = MessageHub.get_current_instance().get_info('iter', 0) + 1
+        aux = out.mean() * 0
+        if itr in self.nan_iters:
+            aux = aux + self.bad_value
+        return dict(loss=(out**2).mean(), loss_aux=aux)
+
+    def train_step(self, data, optim_wrapper):
+        log_vars = None
+        for _ in range(self.updates):
+            with optim_wrapper.optim_context(self):
+                losses = self._run_forward(data, mode='loss')
+            parsed, log_vars = self.parse_losses(losses)
+            optim_wrapper.update_params(parsed)
+        return log_vars
+
+
+class _Recorder(Hook):
+    """Weights after every iteration."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.weights = {}
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None):
+        self.weights[runner.iter + 1] = runner.model.fc.weight.detach().clone()
+
+
+def _runner(work_dir,
+            nan_iters,
+            skip=False,
+            updates=1,
+            max_iters=5,
+            optim=None,
+            **hook):
+    runner = SafeCheckpointRunner(
+        model=dict(
+            type='NanAtIterModel', nan_iters=nan_iters, updates=updates),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_Data(),
+            batch_size=2,
+            sampler=dict(type='InfiniteSampler'),
+            collate_fn=dict(type='pseudo_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        optim_wrapper=optim or dict(optimizer=dict(type='SGD', lr=0.01)),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='SafeCheckpointHook', by_epoch=False, interval=1),
+            logger=dict(type='LoggerHook', interval=1),
+            nonfinite=dict(
+                type='NonFiniteLossHook', skip_nonfinite=skip, **hook)),
+        default_scope='mmvp',
+        experiment_name=f'nonfinite_{uuid.uuid4().hex[:8]}')
+    recorder = _Recorder()
+    runner.register_hook(recorder)
+    return runner, recorder
+
+
+def test_stop_names_iteration_and_terms(tmp_path):
+    runner, rec = _runner(tmp_path, nan_iters=(3, ))
+    with pytest.raises(NonFiniteLossError) as info:
+        runner.train()
+    msg = str(info.value)
+    assert 'iteration 3 of 5' in msg
+    assert 'loss_aux=nan' in msg
+    assert 'total=nan' in msg  # the summed loss
+    assert str(tmp_path / 'iter_2.pth') in msg  # the last checkpoint
+    assert 'skip_nonfinite=True' in msg
+    # the update of iteration 3 was not applied, no checkpoint written
+    assert torch.equal(runner.model.fc.weight, rec.weights[2])
+    assert torch.isfinite(runner.model.fc.weight).all()
+    assert not (tmp_path / 'iter_3.pth').exists()
+    assert (tmp_path / 'last_checkpoint').read_text().endswith('iter_2.pth')
+    ckpt = safe_load(tmp_path / 'iter_2.pth')
+    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values())
+
+
+@pytest.mark.parametrize('updates', [1, 2])
+def test_skip_makes_no_update_and_counts(tmp_path, updates):
+    runner, rec = _runner(
+        tmp_path, nan_iters=(2, 4), skip=True, updates=updates)
+    runner.train()
+    # no update at the skipped iterations, updates at the others
+    assert torch.equal(rec.weights[2], rec.weights[1])
+    assert torch.equal(rec.weights[4], rec.weights[3])
+    assert not torch.equal(rec.weights[3], rec.weights[2])
+    assert not torch.equal(rec.weights[5], rec.weights[4])
+    assert runner.message_hub.get_info('nonfinite_skipped') == 2
+    log = open(
+        os.path.join(
+            str(tmp_path), runner.timestamp,
+            f'{runner.timestamp}.log')).read()
+    assert 'Non-finite loss at iteration 2 of 5: ' in log
+    assert 'loss_aux=nan' in log
+    assert '2 batch(es) skipped so far' in log
+    assert 'nonfinite_skipped: 2' in log  # in the iteration log lines
+    # the logged loss averages stay finite
+    assert not math.isnan(runner.message_hub.get_scalar('train/loss').mean())
+    # the count is kept in checkpoints (and restored on resume)
+    hub = safe_load(tmp_path / 'iter_5.pth')['message_hub']
+    assert hub['runtime_info']['nonfinite_skipped'] == 2
+
+
+def test_inf_loss_and_consecutive_limit(tmp_path):
+    runner, _ = _runner(
+        tmp_path, nan_iters=(2, 3), skip=True, max_consecutive_skips=2)
+    runner.model.bad_value = float('inf')
+    with pytest.raises(NonFiniteLossError, match='2 consecutive batches'):
+        runner.train()
+    assert runner.message_hub.get_info('nonfinite_skipped') == 2
+
+
+def test_guard_on_the_amp_wrapper(tmp_path):
+    """DeviceAmpOptimWrapper (bf16 on CPU) gets the guard too."""
+    runner, rec = _runner(
+        tmp_path,
+        nan_iters=(2, ),
+        skip=True,
+        max_iters=3,
+        optim=dict(
+            type='DeviceAmpOptimWrapper', optimizer=dict(type='SGD', lr=0.01)))
+    runner.train()
+    assert isinstance(runner.optim_wrapper, NonFiniteGuardMixin)
+    assert type(runner.optim_wrapper).__name__ == \
+        'NonFiniteGuardedDeviceAmpOptimWrapper'
+    assert torch.equal(rec.weights[2], rec.weights[1])
+    assert not torch.equal(rec.weights[3], rec.weights[2])
+
+
+def test_install_is_idempotent_and_keeps_state():
+    from mmengine.optim import OptimWrapper
+    param = nn.Parameter(torch.ones(2))
+    wrapper = OptimWrapper(torch.optim.SGD([param], lr=0.1))
+    state = wrapper.state_dict()
+    install_nonfinite_guard(wrapper)
+    cls = type(wrapper)
+    install_nonfinite_guard(wrapper)
+    assert type(wrapper) is cls and isinstance(wrapper, OptimWrapper)
+    assert wrapper.state_dict() == state
+    wrapper.update_params(torch.tensor(float('nan')) * param.sum())
+    assert torch.equal(param.detach(), torch.ones(2))
+    wrapper.update_params(param.sum())
+    assert torch.equal(param.detach(), torch.full((2, ), 0.9))
+
+
+def test_misspelled_hook_argument_is_explained():
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                nonfinite_loss=dict(
+                    type='NonFiniteLossHook', skip_non_finite=True))))
+    with pytest.raises(ConfigError) as info:
+        with config_error_hints(cfg, 'my_config.py'):
+            HOOKS.build(cfg.default_hooks.nonfinite_loss)
+    msg = str(info.value)
+    assert "Unknown key 'skip_non_finite'" in msg
+    assert 'default_hooks.nonfinite_loss' in msg
+    assert "Did you mean 'skip_nonfinite'?" in msg
+    assert 'max_consecutive_skips' in msg
+
+
+def test_in_default_runtime():
+    assert HOOKS.get('NonFiniteLossHook') is NonFiniteLossHook
+    with pytest.raises(ValueError, match='max_consecutive_skips'):
+        NonFiniteLossHook(max_consecutive_skips=0)
