@@ -13,6 +13,7 @@ from mmengine.dataset import BaseDataset
 
 from mmvp.registry import TRANSFORMS
 from .digit_sources import build_digit_source, check_split
+from .video_io import ARRAY_READ_ERRORS
 
 __all__ = ['BaseDigitVideoDataset', 'open_checked_npy']
 
@@ -215,7 +216,7 @@ def open_checked_npy(path: str, check) -> _LazyNpy:
         raise FileNotFoundError(f'npy file not found: {path}')
     try:
         arr = np.load(path, mmap_mode='r')
-    except ValueError as e:
+    except ARRAY_READ_ERRORS as e:
         raise ValueError(f'{path}: not a readable .npy file ({e})') from e
     check(arr)
     del arr

@@ -34,7 +34,7 @@ from .base_clip_dataset import BaseClipDataset
 from .clip_index import clip_span
 from .dbz_encoding import check_encoding
 from .video_folder import VideoFolderDataset
-from .video_io import VideoReadError, array_info
+from .video_io import ARRAY_READ_ERRORS, VideoReadError, array_info
 
 __all__ = [
     'RadarDataset', 'MeteoNetDataset', 'load_meteonet_dates',
@@ -183,7 +183,7 @@ def load_meteonet_dates(path: str,
         else:
             with open(path, 'rb') as fp:
                 arr = _read_dates_member(fp, path, allow_pickle)
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
+    except ARRAY_READ_ERRORS as e:
         raise VideoReadError(f'{path}: cannot read {key!r} ({e})')
     return _to_seconds(arr, path)
 

@@ -13,7 +13,9 @@ All readers return ``np.uint8`` arrays ``[N, H, W, C]`` (RGB for colour).
 import os
 import os.path as osp
 import re
+import tokenize
 import zipfile
+import zlib
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
@@ -53,6 +55,12 @@ class VideoReadError(RuntimeError):
 
     The message starts with the file path and says what went wrong.
     """
+
+
+#: What numpy and zipfile raise on a corrupt .npy/.npz (garbled header
+#: text reaches numpy's tokenizer; damaged compressed members reach zlib).
+ARRAY_READ_ERRORS = (ValueError, OSError, EOFError, SyntaxError,
+                     tokenize.TokenError, zipfile.BadZipFile, zlib.error)
 
 
 def decord_available() -> bool:
@@ -413,7 +421,7 @@ def _read_npy_header(fp, path: str):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    except (ValueError, OSError, EOFError) as e:
+    except ARRAY_READ_ERRORS as e:
         raise VideoReadError(f'{path}: not a readable .npy array ({e})')
     if fortran:
         raise VideoReadError(f'{path}: Fortran-ordered arrays are not '
@@ -432,7 +440,7 @@ def array_info(path: str, key: Optional[str] = None) -> Tuple[tuple, str]:
             with zipfile.ZipFile(path) as zf:
                 with zf.open(_npz_member(zf, key, path)) as fp:
                     shape, dtype = _read_npy_header(fp, f'{path}[{key}]')
-        except zipfile.BadZipFile as e:
+        except ARRAY_READ_ERRORS as e:
             raise VideoReadError(f'{path}: not a valid .npz archive ({e})')
         return tuple(shape), dtype
     with open(path, 'rb') as fp:
@@ -455,7 +463,7 @@ def read_array_frames(path: str,
         _check_file(path)
         try:
             arr = np.load(path, mmap_mode='r', allow_pickle=False)
-        except ValueError as e:
+        except ARRAY_READ_ERRORS as e:
             raise VideoReadError(f'{path}: not a readable .npy array ({e})')
         _check_array_rows(path, arr.shape, indices)
         return np.array(arr[indices])
@@ -481,7 +489,7 @@ def read_array_frames(path: str,
                             f'{path}[{key}]: truncated, row {i} is '
                             'incomplete')
                     out[k] = np.frombuffer(data, dtype).reshape(shape[1:])
-    except zipfile.BadZipFile as e:
+    except ARRAY_READ_ERRORS as e:
         raise VideoReadError(f'{path}: not a valid .npz archive ({e})')
     return out
 

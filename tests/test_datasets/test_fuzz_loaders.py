@@ -383,18 +383,11 @@ class _Worker:
 # visible as expected failures until the readers catch them: exceptions
 # that escape without naming the file (and that skip_invalid=True does not
 # skip).
-KNOWN_ISSUES = {
-    # zlib errors of a corrupt np.savez_compressed member (video_io's
-    # array_info / read_array_frames catch only zipfile.BadZipFile)
-    'zlib.error': r'^(index|fetch \d+): error: Error -\d+ while decompressing',
-    # numpy's .npy header parser raises tokenize.TokenError on some
-    # garbled headers (video_io._read_npy_header and np.load callers
-    # catch ValueError only)
-    'tokenize.TokenError': r'^(index|fetch \d+): TokenError: ',
-    # np.load of an empty .npy raises EOFError (base_digit_video's
-    # open_checked_npy catches ValueError only)
-    'EOFError': r'^index: EOFError: No data left in file',
-}
+# Reader errors that once escaped the clear-error contract (zlib.error,
+# tokenize.TokenError, EOFError from corrupt npy/npz files) are now turned
+# into errors naming the file; list any new exception here only with a
+# tracked reason.
+KNOWN_ISSUES = {}
 
 
 @pytest.fixture(scope='module')
