@@ -166,3 +166,11 @@ def test_repository_configs_pass(path):
     """No false alarms on the shipped configs."""
     register_all_modules()
     check_config(Config.fromfile(path), path)
+
+
+def test_unknown_runner_type_names_the_closest():
+    cfg = _cfg()
+    cfg.runner_type = 'SafeCheckpointRuner'
+    with pytest.raises(ConfigError) as info:
+        check_config(cfg, FILE)
+    assert "Did you mean 'SafeCheckpointRunner'" in str(info.value)
