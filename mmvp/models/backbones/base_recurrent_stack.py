@@ -6,6 +6,13 @@ import torch
 import torch.nn as nn
 
 
+def _is_channels_last(x: torch.Tensor) -> bool:
+    """Whether 4-D ``x`` is stored channels-innermost (NHWC), including
+    per-frame views of a channels_last clip."""
+    return x.dim() == 4 and x.shape[1] > 1 and x.stride(1) == 1 and \
+        not x.is_contiguous()
+
+
 def new_state(shape: Tuple[int, ...], like: torch.Tensor,
               mode: str) -> torch.Tensor:
     """A recurrent state tensor sized from the input.
@@ -15,9 +22,16 @@ def new_state(shape: Tuple[int, ...], like: torch.Tensor,
     for ``[B, C, H, W]`` the std is ``sqrt(2 / ((B + C) * H * W))``.
     """
     if mode == 'zeros':
-        return like.new_zeros(shape)
-    if mode == 'xavier_normal':
-        return nn.init.xavier_normal_(like.new_empty(shape))
+        state = like.new_zeros(shape)
+    elif mode == 'xavier_normal':
+        state = nn.init.xavier_normal_(like.new_empty(shape))
+    else:
+        state = None
+    if state is not None:
+        if len(shape) == 4 and _is_channels_last(like):
+            # keep the layout of channels_last inputs (same values)
+            state = state.contiguous(memory_format=torch.channels_last)
+        return state
     raise ValueError(f"init_state must be 'zeros' or 'xavier_normal', "
                      f'got {mode!r}')
 

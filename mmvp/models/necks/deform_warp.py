@@ -45,32 +45,71 @@ def offsets_to_interleaved(offsets: torch.Tensor) -> torch.Tensor:
                        dim=2).reshape(b, c2, h, w)
 
 
+#: Undeformed sampling grids by (h, w, k, device, dtype); see _base_grid.
+_GRID_CACHE = {}
+_GRID_CACHE_SIZE = 64
+
+
+def _base_grid(h: int, w: int, k: int, device: torch.device,
+               dtype: torch.dtype):
+    """``(base, scale)`` of a ``k x k`` warp on an ``h x w`` map.
+
+    ``base`` ``[N, h, w, 2]`` holds the undeformed tap positions
+    ``(j + b, i + a)`` already normalised for ``grid_sample`` with
+    ``align_corners=True`` (pixel ``p`` <-> ``2p / (size - 1) - 1``; x, the
+    column, first) and ``scale`` ``[2]`` the factors that normalise a
+    ``(dx, dy)`` offset. Both are computed once in float64, outside
+    autograd, and cached per ``(h, w, k, device, dtype)``; under
+    ``torch.compile`` they are built inline (and constant-folded).
+    """
+    key = (h, w, k, device, dtype)
+    cached = None if torch.compiler.is_compiling() else _GRID_CACHE.get(key)
+    if cached is not None:
+        return cached
+    # plain tensors even when first called under torch.inference_mode
+    with torch.inference_mode(False), torch.no_grad():
+        r = (k - 1) // 2
+        taps = torch.arange(-r, r + 1, dtype=torch.float64, device=device)
+        tap_a = taps.repeat_interleave(k).view(k * k, 1, 1)  # row offset
+        tap_b = taps.repeat(k).view(k * k, 1, 1)  # column offset
+        rows = torch.arange(h, dtype=torch.float64, device=device)
+        cols = torch.arange(w, dtype=torch.float64, device=device)
+        sx, sy = 2.0 / (w - 1), 2.0 / (h - 1)
+        x = (cols.view(1, 1, w) + tap_b) * sx - 1
+        y = (rows.view(1, h, 1) + tap_a) * sy - 1
+        base = torch.stack(torch.broadcast_tensors(x, y), dim=-1)
+        scale = torch.tensor([sx, sy], dtype=torch.float64, device=device)
+        cached = (base.to(dtype).contiguous(), scale.to(dtype))
+    if not torch.compiler.is_compiling():
+        if len(_GRID_CACHE) >= _GRID_CACHE_SIZE:
+            _GRID_CACHE.clear()
+        _GRID_CACHE[key] = cached
+    return cached
+
+
 def _warp_grid_sample(feat, offsets, mask, weight):
     b, c, h, w = feat.shape
     k = weight.shape[-1]
     n = k * k
-    r = (k - 1) // 2
     if h < 2 or w < 2:
         raise ValueError(f'the warp needs maps of at least 2x2, got {h}x{w}')
-    dtype = offsets.dtype
-    device = offsets.device
-    taps = torch.arange(-r, r + 1, device=device, dtype=dtype)
-    tap_a = taps.repeat_interleave(k).view(1, n, 1, 1)  # row offset of tap
-    tap_b = taps.repeat(k).view(1, n, 1, 1)  # column offset of tap
-    rows = torch.arange(h, device=device, dtype=dtype).view(1, 1, h, 1)
-    cols = torch.arange(w, device=device, dtype=dtype).view(1, 1, 1, w)
-    y = rows + tap_a + offsets[:, :n]  # [B, N, h, w]
-    x = cols + tap_b + offsets[:, n:]
-    # align_corners=True: pixel p <-> 2p/(size-1) - 1; x (column) first.
-    grid = torch.stack([x * (2.0 / (w - 1)) - 1, y * (2.0 / (h - 1)) - 1],
-                       dim=-1)
-    grid = grid.reshape(b, n * h, w, 2).to(feat.dtype)
+    # Sample at the offsets' precision: under autocast E (a conv output) is
+    # bf16/fp16 while the motion state F stays fp32, and positions rounded
+    # to 8 mantissa bits would move samples by up to ~0.06 pixel.
+    dtype = torch.promote_types(feat.dtype, offsets.dtype)
+    base, scale = _base_grid(h, w, k, offsets.device, dtype)
+    # [B, N, h, w, 2] (dx, dy) -> normalised positions, one fused op
+    shift = torch.stack([offsets[:, n:], offsets[:, :n]], dim=-1)
+    grid = torch.addcmul(base, shift.to(dtype), scale).view(b, n * h, w, 2)
     samples = F.grid_sample(
-        feat, grid, mode='bilinear', padding_mode='zeros',
+        feat.to(dtype),
+        grid,
+        mode='bilinear',
+        padding_mode='zeros',
         align_corners=True)  # [B, c, N*h, w]
-    samples = samples.view(b, c, n, h, w) * mask.unsqueeze(1).to(feat.dtype)
+    samples = samples.view(b, c, n, h, w) * mask.unsqueeze(1)
     return F.conv2d(
-        samples.reshape(b, c * n, h, w),
+        samples.reshape(b, c * n, h, w).to(weight.dtype),
         weight.reshape(weight.shape[0], c * n, 1, 1))
 
 

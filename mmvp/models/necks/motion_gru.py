@@ -5,7 +5,23 @@ import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
+from ..utils.ops import lerp
 from .deform_warp import deform_warp
+
+
+_ZEROS = {}
+
+
+def _zero(like: torch.Tensor) -> torch.Tensor:
+    """A cached 0-d zero of ``like``'s device and dtype (no grad)."""
+    key = (like.device, like.dtype)
+    zero = None if torch.compiler.is_compiling() else _ZEROS.get(key)
+    if zero is None:
+        with torch.inference_mode(False), torch.no_grad():
+            zero = torch.zeros((), device=like.device, dtype=like.dtype)
+        if not torch.compiler.is_compiling():
+            _ZEROS[key] = zero
+    return zero
 
 
 @MODELS.register_module()
@@ -104,19 +120,23 @@ class MotionGRU(nn.Module):
             u = torch.sigmoid(self.update(ef))
             r = torch.sigmoid(self.reset(ef))
             z = torch.tanh(self.output(torch.cat([enc, r * filt], dim=1)))
-            transient = u * z + (1 - u) * filt
+            # u * z + (1 - u) * F in one op
+            transient = lerp(filt, z, u)
         else:
             transient = None
         if self.use_trend:
-            trend = trend + self.momentum * (filt - trend)
+            # D + alpha * (F - D)
+            trend = lerp(trend, filt, self.momentum)
             filt = trend if transient is None else transient + trend
         else:
-            trend = torch.zeros_like(filt)
+            # D = 0: a broadcast view of a cached zero, no allocation
+            trend = _zero(filt).expand_as(filt)
             filt = transient if transient is not None else trend
         mask = torch.sigmoid(self.warp_mask(enc))
         warped = deform_warp(enc, filt, mask, self.warp_weight,
                              self.warp_impl)
         dec = self.dec(warped)
         gate = torch.sigmoid(self.gate(torch.cat([dec, hidden], dim=1)))
-        fused = gate * dec + (1 - gate) * hidden
+        # G * Hh + (1 - G) * H in one op
+        fused = lerp(hidden, dec, gate)
         return fused, filt, trend

@@ -11,6 +11,7 @@ from mmengine.optim import OptimWrapper
 from mmvp.registry import MODELS
 from mmvp.structures import VideoPredDataSample
 from ..utils import unpatchify
+from ..utils.ops import lerp
 from .sampling import sampling_mask
 
 
@@ -136,14 +137,17 @@ class VideoPredictor(BaseModel):
                                               self.init_state)
         outputs = []
         x_hat = None
+        if mask is not None:
+            # [B, T - 1, 1, 1, 1] once; mask[:, t] is then a view per step
+            mask = mask.to(frames.dtype).reshape(batch, -1, 1, 1, 1)
         for t in range(total_frames - 1):
             if mask is None:
                 x = frames[:, t] if t < self.in_frames else x_hat
             elif t == 0:
                 x = frames[:, 0]
             else:
-                m = mask[:, t].view(batch, 1, 1, 1)
-                x = m * frames[:, t] + (1 - m) * x_hat
+                # m * x_t + (1 - m) * x_hat in one op; exact for 0/1 masks
+                x = lerp(x_hat, frames[:, t], mask[:, t])
             x_hat, state, neck_state = self.backbone.forward_step(
                 x, state, self.neck, neck_state)
             outputs.append(x_hat)
@@ -228,15 +232,23 @@ class VideoPredictor(BaseModel):
         self._check_length(inputs, total, 'training')
         self._check_sample_lengths(data_samples)
         inputs = inputs[:, :total]
-        mask, info = self.make_sampling_mask(inputs)
+        mask, info = self._iteration_sampling(inputs)
         if sampling_mask is not None:
             mask = sampling_mask
         outputs = self.rollout(inputs, total, mask)
         losses = dict(loss=self.loss_module(outputs, inputs[:, 1:]))
         losses.update(self.backbone.aux_losses(self._last_state))
-        for key, value in info.items():
-            losses[key] = torch.tensor(value)
+        losses.update(info)
         return losses
+
+    @torch.compiler.disable
+    def _iteration_sampling(self, inputs: torch.Tensor):
+        """:meth:`make_sampling_mask` with the logged probabilities as
+        tensors. Runs eagerly under ``torch.compile``: the iteration changes
+        at every call and, traced, would be baked into the graph and force
+        a recompilation per iteration."""
+        mask, info = self.make_sampling_mask(inputs)
+        return mask, {key: torch.tensor(value) for key, value in info.items()}
 
     def predict(self, inputs: torch.Tensor,
                 data_samples=None) -> List[VideoPredDataSample]:
@@ -271,7 +283,7 @@ class VideoPredictor(BaseModel):
         with optim_wrapper.optim_context(runner_model):
             data = self.data_preprocessor(data, True)
             if self.reverse_input:
-                mask, _ = self.make_sampling_mask(data['inputs'])
+                mask, _ = self._iteration_sampling(data['inputs'])
                 data['sampling_mask'] = mask
             losses = runner_model._run_forward(data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)

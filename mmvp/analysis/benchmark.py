@@ -1,0 +1,420 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""Timing of training steps and inference of a video predictor.
+
+Reusable pieces of ``tools/analysis_tools/benchmark.py``:
+
+* :func:`summarize`: median and spread of per-iteration times;
+* :func:`time_iterations`: warm-up, then wall-clock and process CPU time
+  per iteration, synchronising CUDA before reading the clock;
+* :class:`PeakMemory`: peak memory over a block (CUDA
+  ``max_memory_allocated``; on CPU the process peak RSS, reset through
+  ``/proc/self/clear_refs`` where Linux allows it);
+* :func:`benchmark_train` / :func:`benchmark_infer`: one training step is
+  the model's own ``train_step`` with an ``OptimWrapper`` (data
+  preprocessing, scheduled sampling, forward, backward, optimiser step);
+  inference is ``test_step`` under ``torch.no_grad``;
+* :func:`step_flops`: FLOPs of a step from the MAC count of
+  :func:`mmvp.analysis.count_complexity`.
+
+FLOP convention: 2 FLOPs per multiply-accumulate, MACs in the ``'true'``
+convention (the multiplications transposed convolutions really perform),
+only convolutions and the MotionGRU warp counted (spec/models.md section
+6). A training step is counted as 3x the forward pass (forward, plus
+gradients with respect to inputs and weights), per optimiser update.
+"""
+import contextlib
+import os
+import platform
+import resource
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub
+
+__all__ = [
+    'summarize', 'synchronize', 'time_iterations', 'PeakMemory',
+    'random_batch', 'build_optim_wrapper', 'autocast_context',
+    'to_channels_last', 'channels_last_inputs', 'benchmark_train',
+    'benchmark_infer', 'step_flops', 'machine_info', 'loadavg',
+    'format_seconds', 'format_bytes', 'format_table', 'AMP_DTYPES'
+]
+
+#: ``--amp`` names and their dtypes.
+AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def summarize(times: Sequence[float]) -> dict:
+    """Median and spread of per-iteration times (seconds).
+
+    Returns:
+        dict: ``median, mean, min, max, q1, q3`` (quartiles, inclusive
+        method), ``iqr_rel`` (``(q3 - q1) / median``), ``n`` and the raw
+        ``times``.
+    """
+    times = [float(t) for t in times]
+    if not times:
+        raise ValueError('no timings to summarize (iters must be >= 1)')
+    if len(times) >= 2:
+        q1, _, q3 = statistics.quantiles(times, n=4, method='inclusive')
+    else:
+        q1 = q3 = times[0]
+    median = statistics.median(times)
+    return dict(
+        median=median,
+        mean=statistics.fmean(times),
+        min=min(times),
+        max=max(times),
+        q1=q1,
+        q3=q3,
+        iqr_rel=(q3 - q1) / median if median > 0 else 0.0,
+        n=len(times),
+        times=times)
+
+
+def _device_type(device) -> str:
+    return torch.device(device).type
+
+
+def synchronize(device) -> None:
+    """Wait for queued kernels of ``device`` (no-op on CPU)."""
+    if _device_type(device) == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_iterations(fn: Callable[[int], object],
+                    iters: int,
+                    warmup: int,
+                    device='cpu') -> Dict[str, dict]:
+    """Call ``fn(i)`` ``warmup`` times untimed, then ``iters`` times timed.
+
+    The device is synchronised before and after every timed call so that
+    each wall time covers the work queued by the call.
+
+    Returns:
+        dict: ``wall`` and ``cpu`` (process CPU time of all threads, which
+        a busy shared machine inflates less than wall time), each a
+        :func:`summarize` dict.
+    """
+    if iters < 1 or warmup < 0:
+        raise ValueError(f'need iters >= 1 and warmup >= 0, got iters='
+                         f'{iters}, warmup={warmup}')
+    for i in range(warmup):
+        fn(i)
+    synchronize(device)
+    wall, cpu = [], []
+    for i in range(warmup, warmup + iters):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        fn(i)
+        synchronize(device)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return dict(wall=summarize(wall), cpu=summarize(cpu))
+
+
+def _read_hwm_bytes() -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class PeakMemory:
+    """Peak memory of the block it wraps.
+
+    * CUDA: ``torch.cuda.max_memory_allocated`` after
+      ``reset_peak_memory_stats`` (tensor memory of the device).
+    * CPU: the peak resident set size of the process. On Linux the peak is
+      reset on entry by writing ``5`` to ``/proc/self/clear_refs`` and read
+      from ``VmHWM``; elsewhere it is the lifetime peak
+      (``getrusage``), reported with ``scope='process'``.
+
+    After the block ``bytes`` holds the peak and ``kind`` says which.
+    """
+
+    def __init__(self, device='cpu'):
+        self.device = torch.device(device)
+        self.bytes: Optional[int] = None
+        self.kind = ''
+        self.scope = 'block'
+
+    def __enter__(self):
+        if self.device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.kind = 'cuda_max_memory_allocated'
+        else:
+            self.kind = 'cpu_peak_rss'
+            try:
+                with open('/proc/self/clear_refs', 'w') as f:
+                    f.write('5')
+            except OSError:
+                self.scope = 'process'
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == 'cuda':
+            self.bytes = int(torch.cuda.max_memory_allocated(self.device))
+            return False
+        hwm = _read_hwm_bytes() if self.scope == 'block' else None
+        if hwm is None:
+            self.scope = 'process'
+            maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            # Linux reports KiB, macOS bytes
+            hwm = maxrss if platform.system() == 'Darwin' else maxrss * 1024
+        self.bytes = int(hwm)
+        return False
+
+
+def random_batch(batch_size: int,
+                 frames: int,
+                 img_channels: int,
+                 height: int,
+                 width: int,
+                 seed: int = 0) -> dict:
+    """A packed batch as the dataloader gives it: ``inputs`` a list of
+    uint8 clips ``[T, C, H, W]``, no data samples."""
+    gen = torch.Generator().manual_seed(seed)
+    clips = torch.randint(
+        0,
+        256, (batch_size, frames, img_channels, height, width),
+        generator=gen,
+        dtype=torch.uint8)
+    return dict(inputs=list(clips))
+
+
+def build_optim_wrapper(model: nn.Module,
+                        amp: Optional[str] = None,
+                        device='cpu',
+                        lr: float = 3e-4,
+                        cfg: Optional[dict] = None):
+    """The optimizer wrapper a training step runs with.
+
+    Args:
+        model (nn.Module): The model to optimise.
+        amp (str, optional): ``'bf16'`` or ``'fp16'``: wrap the optimizer
+            in mmvp's ``DeviceAmpOptimWrapper`` (autocast to that dtype,
+            dynamic loss scale); it refuses fp16 on CPU with an
+            explanation (PyTorch autocasts only to bf16 there).
+        device: Where the model runs (for the AMP wrapper).
+        lr (float): Learning rate of the default Adam.
+        cfg (dict, optional): A config's ``optim_wrapper`` (e.g. with a
+            ``fused`` or ``foreach`` Adam); default ``Adam(lr)`` in an
+            ``OptimWrapper``. ``amp`` replaces its wrapper type.
+    """
+    if amp is not None and amp not in AMP_DTYPES:
+        raise ValueError(f'amp must be one of {sorted(AMP_DTYPES)} or None, '
+                         f'got {amp!r}')
+    from mmengine.optim import build_optim_wrapper as build_wrapper
+    cfg = dict(cfg) if cfg else dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=lr))
+    if amp is not None:
+        cfg.update(
+            type='DeviceAmpOptimWrapper',
+            dtype='bfloat16' if amp == 'bf16' else 'float16',
+            device=_device_type(device))
+    from mmengine.registry import DefaultScope
+
+    import mmvp.engine  # noqa: F401 (registers DeviceAmpOptimWrapper)
+    with DefaultScope.overwrite_default_scope('mmvp'):
+        return build_wrapper(model, cfg)
+
+
+def autocast_context(amp: Optional[str], device='cpu'):
+    """``torch.autocast`` for inference with ``amp`` (or a null context).
+    """
+    if amp is None:
+        return contextlib.nullcontext()
+    if amp not in AMP_DTYPES:
+        raise ValueError(f'amp must be one of {sorted(AMP_DTYPES)} or None, '
+                         f'got {amp!r}')
+    device_type = _device_type(device)
+    if device_type == 'cpu' and amp == 'fp16':
+        raise ValueError('fp16 autocast is not supported on CPU (PyTorch '
+                         'autocasts only to bfloat16 there); use --amp bf16')
+    return torch.autocast(device_type, dtype=AMP_DTYPES[amp])
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """Convert 4-D parameters to ``channels_last`` and 5-D ones to
+    ``channels_last_3d`` in place (values unchanged)."""
+    for param in model.parameters():
+        if param.dim() == 4:
+            param.data = param.data.contiguous(
+                memory_format=torch.channels_last)
+        elif param.dim() == 5:
+            param.data = param.data.contiguous(
+                memory_format=torch.channels_last_3d)
+    return model
+
+
+def channels_last_inputs(frames: torch.Tensor) -> torch.Tensor:
+    """Patchified clips ``[B, T, C, H, W]`` stored so that every frame
+    ``frames[:, t]`` is ``channels_last``."""
+    if frames.dim() != 5:
+        raise ValueError('expected clips [B, T, C, H, W], got shape '
+                         f'{tuple(frames.shape)}')
+    return frames.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+
+
+def _set_iter(i: int):
+    # the scheduled-sampling masks are a function of the iteration
+    MessageHub.get_current_instance().update_info('iter', i)
+
+
+def benchmark_train(model: nn.Module,
+                    data: dict,
+                    optim_wrapper,
+                    iters: int = 10,
+                    warmup: int = 2,
+                    device='cpu') -> dict:
+    """Time ``model.train_step(data, optim_wrapper)``.
+
+    Returns:
+        dict: :func:`time_iterations`'s ``wall`` and ``cpu``, the peak
+        memory (``peak_memory_bytes``, ``peak_memory_kind``,
+        ``peak_memory_scope``) and the mean logged ``loss``.
+    """
+    model.train()
+    losses = []
+
+    def step(i):
+        _set_iter(i)
+        log_vars = model.train_step(data, optim_wrapper)
+        # detached: a logged loss may still hold its autograd graph
+        losses.append(torch.as_tensor(log_vars['loss']).detach())
+
+    with PeakMemory(device) as peak:
+        out = time_iterations(step, iters, warmup, device)
+    out.update(
+        peak_memory_bytes=peak.bytes,
+        peak_memory_kind=peak.kind,
+        peak_memory_scope=peak.scope,
+        loss=float(torch.stack([v.float().cpu() for v in losses]).mean()))
+    return out
+
+
+def benchmark_infer(model: nn.Module,
+                    data: dict,
+                    iters: int = 10,
+                    warmup: int = 2,
+                    device='cpu',
+                    amp: Optional[str] = None) -> dict:
+    """Time ``model.test_step(data)`` (preprocessing and the predict-mode
+    rollout) under ``torch.no_grad`` and optional autocast.
+
+    Returns:
+        dict: ``wall``, ``cpu``, the peak memory and
+        ``sequences_per_s`` (batch size / median wall time).
+    """
+    model.eval()
+    batch = len(data['inputs'])
+
+    def step(i):
+        with torch.no_grad(), autocast_context(amp, device):
+            model.test_step(data)
+
+    with PeakMemory(device) as peak:
+        out = time_iterations(step, iters, warmup, device)
+    out.update(
+        peak_memory_bytes=peak.bytes,
+        peak_memory_kind=peak.kind,
+        peak_memory_scope=peak.scope,
+        sequences_per_s=batch / out['wall']['median'])
+    return out
+
+
+def step_flops(macs_per_sequence: int,
+               batch_size: int,
+               updates_per_step: int = 1) -> dict:
+    """FLOPs of one inference call and one training step.
+
+    ``forward = 2 * MACs * batch``; ``train = 3 * forward *
+    updates_per_step`` (the usual forward + backward convention; a
+    ``reverse_input`` model makes two updates per step).
+    """
+    forward = 2 * int(macs_per_sequence) * int(batch_size)
+    return dict(
+        forward=forward,
+        infer=forward,
+        train=3 * forward * int(updates_per_step),
+        convention='2 FLOPs per true MAC (convs and the warp only); '
+        'train = 3 x forward per optimiser update')
+
+
+def machine_info(device='cpu') -> dict:
+    """What the figures depend on: torch, threads, CPU, load, GPU."""
+    info = dict(
+        torch=torch.__version__,
+        device=str(device),
+        threads=torch.get_num_threads(),
+        omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
+        cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count())
+    try:
+        info['loadavg_1min'] = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        info['loadavg_1min'] = None
+    if _device_type(device) == 'cuda':
+        info['gpu'] = torch.cuda.get_device_name(device)
+    return info
+
+
+def loadavg() -> Optional[float]:
+    """The 1-minute load average, or None where unavailable."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def format_seconds(value: float) -> str:
+    """``0.01234 -> '12.3 ms'``, ``2.5 -> '2.500 s'``."""
+    if value < 1:
+        return f'{value * 1e3:.1f} ms'
+    return f'{value:.3f} s'
+
+
+def format_bytes(value: Optional[int]) -> str:
+    if value is None:
+        return 'n/a'
+    return f'{value / 2**20:.0f} MiB'
+
+
+def format_table(rows: List[dict]) -> str:
+    """A plain-text table of benchmark rows (see the tool's JSON)."""
+    header = ('mode', 'median', 'q1..q3', 'cpu', 'GFLOP/s', 'seq/s',
+              'peak mem', 'load')
+    lines = []
+    body = []
+    for row in rows:
+        wall = row['wall']
+        body.append((row['mode'], format_seconds(wall['median']),
+                     f'{format_seconds(wall["q1"])}..'
+                     f'{format_seconds(wall["q3"])}',
+                     format_seconds(row['cpu']['median']),
+                     f'{row["gflops_per_s"]:.1f}',
+                     f'{row["sequences_per_s"]:.2f}',
+                     format_bytes(row['peak_memory_bytes']),
+                     '' if row.get('load') is None else
+                     f'{row["load"]:.2f}'))
+    widths = [
+        max(len(str(r[i])) for r in body + [header])
+        for i in range(len(header))
+    ]
+
+    def fmt(r):
+        return '  '.join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths)))
+
+    lines.append(fmt(header))
+    lines.append('-' * len(lines[0]))
+    lines += [fmt(r) for r in body]
+    return '\n'.join(lines)

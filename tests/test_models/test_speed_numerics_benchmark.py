@@ -1,0 +1,214 @@
+# Copyright (c) mmvp contributors. All rights reserved.
+"""The timing helpers of mmvp.analysis.benchmark and the benchmark tool
+(tools/analysis_tools/benchmark.py) on tiny models. CUDA branches are
+checked with the CUDA calls replaced by recorders; no timing is asserted.
+"""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmvp.analysis import (build_model_for_counting, count_complexity,
+                           sequence_settings)
+from mmvp.analysis import benchmark as bm
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
+DEMO = osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist_demo.py')
+H36M = osp.join(REPO, 'configs', 'motionrnn_predrnn_h36m.py')
+TINY = [
+    '--shape', '16', '16', '1', '--frames', '2', '2', '--batch-size', '1',
+    '--iters', '2', '--warmup', '1', '--device', 'cpu', '--cfg-options',
+    'model.backbone.hidden_channels=8', 'model.backbone.num_layers=2'
+]
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('mmvp_benchmark_tool',
+                                                  TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_summarize():
+    s = bm.summarize([4.0, 1.0, 3.0, 2.0, 5.0])
+    assert s['median'] == 3.0 and s['min'] == 1.0 and s['max'] == 5.0
+    assert (s['q1'], s['q3']) == (2.0, 4.0)
+    assert s['iqr_rel'] == pytest.approx(2 / 3)
+    assert s['n'] == 5 and s['mean'] == 3.0
+    one = bm.summarize([0.5])
+    assert one['q1'] == one['q3'] == one['median'] == 0.5
+    with pytest.raises(ValueError, match='no timings'):
+        bm.summarize([])
+
+
+def test_time_iterations_warmup_and_counts():
+    calls = []
+    out = bm.time_iterations(calls.append, iters=3, warmup=2)
+    assert calls == [0, 1, 2, 3, 4]  # warm-up first, then timed
+    assert out['wall']['n'] == 3 and out['cpu']['n'] == 3
+    assert all(t >= 0 for t in out['wall']['times'])
+    with pytest.raises(ValueError, match='iters >= 1'):
+        bm.time_iterations(calls.append, iters=0, warmup=0)
+
+
+def test_cuda_branch_synchronizes_every_timed_call(monkeypatch):
+    events = []
+    monkeypatch.setattr(torch.cuda, 'synchronize',
+                        lambda device=None: events.append('sync'))
+    bm.time_iterations(lambda i: events.append(i), 2, 1, device='cuda')
+    # after the warm-up, and after each timed call
+    assert events == [0, 'sync', 1, 'sync', 2, 'sync']
+    events.clear()
+    bm.time_iterations(lambda i: events.append(i), 2, 1, device='cpu')
+    assert 'sync' not in events
+
+
+def test_peak_memory_cpu_sees_a_large_allocation():
+    with bm.PeakMemory('cpu') as peak:
+        big = torch.ones(64 * 2**20 // 4)  # 64 MiB
+        big.add_(1)
+    del big
+    assert peak.kind == 'cpu_peak_rss'
+    assert peak.bytes >= 64 * 2**20
+
+
+def test_peak_memory_cuda_branch(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, 'reset_peak_memory_stats',
+                        lambda device=None: calls.append('reset'))
+    monkeypatch.setattr(torch.cuda, 'max_memory_allocated',
+                        lambda device=None: 12345)
+    with bm.PeakMemory('cuda:0') as peak:
+        calls.append('work')
+    assert calls == ['reset', 'work']
+    assert peak.bytes == 12345
+    assert peak.kind == 'cuda_max_memory_allocated'
+
+
+def test_step_flops_convention():
+    f = bm.step_flops(10, batch_size=2)
+    assert f['forward'] == f['infer'] == 40  # 2 FLOPs per MAC
+    assert f['train'] == 120  # 3 x forward
+    assert bm.step_flops(10, 2, updates_per_step=2)['train'] == 240
+
+
+def test_autocast_context():
+    assert bm.autocast_context(None).__class__.__name__ == 'nullcontext'
+    with bm.autocast_context('bf16', 'cpu'):
+        assert torch.get_autocast_dtype('cpu') == torch.bfloat16
+        assert torch.is_autocast_enabled('cpu')
+    with pytest.raises(ValueError, match='bfloat16'):
+        bm.autocast_context('fp16', 'cpu')
+    with pytest.raises(ValueError, match='amp must be'):
+        bm.autocast_context('int8', 'cpu')
+
+
+def test_channels_last_helpers_keep_values():
+    conv = torch.nn.Conv2d(4, 6, 3)
+    conv3d = torch.nn.Conv3d(4, 6, (2, 3, 3))
+    model = torch.nn.ModuleList([conv, conv3d])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    bm.to_channels_last(model)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert conv3d.weight.is_contiguous(
+        memory_format=torch.channels_last_3d)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    clip = torch.rand(2, 3, 4, 5, 6)
+    cl = bm.channels_last_inputs(clip)
+    assert torch.equal(cl, clip)
+    assert cl[:, 1].stride(1) == 1  # channels innermost per frame
+    with pytest.raises(ValueError, match='B, T, C, H, W'):
+        bm.channels_last_inputs(clip[0])
+
+
+def test_tool_resolves_settings(tool):
+    args = tool.parse_args([DEMO, '--h36m'])
+    s = tool.resolve_settings(Config.fromfile(DEMO), args)
+    assert (s['height'], s['width'], s['img_channels']) == (128, 128, 3)
+    assert (s['in_frames'], s['out_frames']) == (4, 4)
+    # V-MNIST: the dataset class default size, the model's frames
+    args = tool.parse_args([DEMO])
+    s = tool.resolve_settings(Config.fromfile(DEMO), args)
+    assert (s['height'], s['img_channels'], s['in_frames']) == (64, 1, 10)
+    if osp.exists(H36M):  # the size comes from the ResizeFrames step
+        args = tool.parse_args([H36M])
+        s = tool.resolve_settings(Config.fromfile(H36M), args)
+        assert (s['height'], s['width'], s['img_channels']) == (128, 128, 3)
+        assert s['input_shape'] == (1, 8, 48, 32, 32)
+
+
+def test_tool_end_to_end_json(tool, tmp_path):
+    out_path = tmp_path / 'bench.json'
+    out = tool.main([DEMO, *TINY, '--json', str(out_path)])
+    saved = json.loads(out_path.read_text())
+    assert saved['results'][0]['mode'] == 'train'
+    assert saved['results'][1]['mode'] == 'infer'
+    # the FLOPs come from the MAC count of get_flops (true convention)
+    cfg = Config.fromfile(DEMO)
+    cfg.merge_from_dict({
+        'model.backbone.hidden_channels': 8,
+        'model.backbone.num_layers': 2
+    })
+    settings = sequence_settings(cfg.model, 16, 16, 2, 2, 1)
+    model = build_model_for_counting(cfg.model, settings, 'meta')
+    macs = count_complexity(
+        model, torch.empty(settings['input_shape'], device='meta'))
+    assert saved['macs_per_sequence'] == macs.macs_true
+    train, infer = saved['results']
+    assert train['flops'] == 3 * 2 * macs.macs_true
+    assert infer['flops'] == 2 * macs.macs_true
+    for row in (train, infer):
+        assert row['wall']['n'] == 2
+        assert row['gflops_per_s'] > 0
+        assert row['peak_memory_bytes'] > 0
+    assert infer['sequences_per_s'] == pytest.approx(
+        1 / infer['wall']['median'])
+    assert saved['updates_per_step'] == 1
+    assert saved['machine']['threads'] == 1
+    assert out['batch_size'] == 1
+    assert 'GFLOP/s' in tool.format_report(out)
+
+
+def test_tool_options_bf16_channels_last_train_only(tool):
+    out = tool.main([
+        DEMO, *TINY, '--amp', 'bf16', '--channels-last', '--mode', 'train'
+    ])
+    assert [r['mode'] for r in out['results']] == ['train']
+    assert out['amp'] == 'bf16' and out['channels_last']
+    assert out['results'][0]['loss'] > 0
+
+
+def test_tool_reverse_input_counts_two_updates(tool):
+    out = tool.main([
+        DEMO, *TINY, '--mode', 'train', '--reverse-input', '--cfg-options',
+        'model.reverse_input=True'
+    ])
+    assert out['updates_per_step'] == 2
+    assert out['results'][0]['flops'] == 2 * 3 * 2 * out['macs_per_sequence']
+
+
+def test_tool_refuses_bad_requests(tool):
+    with pytest.raises(SystemExit, match='bfloat16'):
+        tool.main([DEMO, *TINY, '--amp', 'fp16'])
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match='no CUDA device'):
+            tool.main([DEMO, *TINY, '--device', 'cuda'])
+    with pytest.raises(SystemExit, match='batch-size'):
+        tool.main([DEMO, *TINY, '--batch-size', '0'])
+    with pytest.raises(SystemExit, match='not divisible'):
+        tool.main([DEMO, '--shape', '18', '18', '1'])
