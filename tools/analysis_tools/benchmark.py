@@ -31,9 +31,6 @@ Examples::
 """
 import argparse
 import json
-import os
-import os.path as osp
-import tempfile
 
 import torch
 from mmengine.config import Config, DictAction
@@ -45,7 +42,7 @@ from mmvp.analysis.benchmark import (benchmark_infer, benchmark_train,
                                      channels_last_inputs, format_table,
                                      loadavg, machine_info, random_batch,
                                      step_flops, to_channels_last)
-from mmvp.utils import register_all_modules
+from mmvp.utils import atomic_write_text, register_all_modules
 
 
 def parse_args(argv=None):
@@ -325,18 +322,7 @@ def format_report(out: dict) -> str:
 
 def write_json(out: dict, path: str):
     """Write ``out`` to ``path`` atomically (temporary file + rename)."""
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(path), suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(out, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_text(path, json.dumps(out, indent=2))
 
 
 def main(argv=None):

@@ -27,10 +27,7 @@ Examples::
 import argparse
 import inspect
 import json
-import os
-import os.path as osp
 import sys
-import tempfile
 
 import torch
 from mmengine.config import Config, DictAction
@@ -38,7 +35,7 @@ from mmengine.config import Config, DictAction
 from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
                            closest_paper_row, count_complexity, format_count,
                            match_paper_row, sequence_settings)
-from mmvp.utils import register_all_modules
+from mmvp.utils import atomic_write_text, register_all_modules
 
 # Where mmvp's counts differ from the reference implementation behind the
 # spec's numbers although the function computed is the same
@@ -282,18 +279,7 @@ def format_report(out: dict, per_layer: bool = False) -> str:
 
 def write_json(out: dict, path: str):
     """Write ``out`` to ``path`` atomically (temporary file + rename)."""
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(path), suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(out, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_text(path, json.dumps(out, indent=2))
 
 
 def main(argv=None):
