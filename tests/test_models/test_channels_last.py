@@ -1,14 +1,15 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""channels_last layout (the benchmark's ``--channels-last``): weights and
-frames stored NHWC give the same predictions and gradients as NCHW for
-every backbone, with and without MotionRNN, and the recurrent states
-follow the layout of the frames."""
+"""The predictor's ``channels_last`` option (the benchmark's
+``--channels-last``): weights and frames stored NHWC give the same
+predictions and gradients as NCHW for every backbone, with and without
+MotionRNN; the recurrent states follow the layout of the frames; and
+checkpoints move freely between the two layouts."""
 import pytest
 import torch
 
-from mmvp.analysis.benchmark import channels_last_inputs, to_channels_last
 from mmvp.models import VideoPredictor
 from mmvp.models.backbones.base_recurrent_stack import new_state
+from mmvp.models.utils import channels_last_inputs
 
 BACKBONES = {
     'convlstm': dict(type='ConvLSTM', peephole='conv'),
@@ -29,8 +30,9 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def build(name, neck):
+def build(name, neck, channels_last=False):
     cfg = dict(
+        channels_last=channels_last,
         backbone=dict(
             BACKBONES[name], hidden_channels=8, num_layers=3, kernel_size=3),
         img_channels=1,
@@ -48,13 +50,18 @@ def build(name, neck):
 
 @pytest.mark.parametrize('name,neck', CASES)
 def test_channels_last_matches_contiguous(name, neck):
-    ref_model, model = build(name, neck), build(name, neck)
-    to_channels_last(model)
+    ref_model, model = build(name, neck), build(name, neck, True)
+    for p in model.parameters():
+        if p.dim() == 4:
+            assert p.is_contiguous(memory_format=torch.channels_last)
+        elif p.dim() == 5:
+            assert p.is_contiguous(memory_format=torch.channels_last_3d)
     g = torch.Generator().manual_seed(1)
     x = torch.rand(2, 5, 4, 4, 4, generator=g)
     mask = torch.tensor([[1., 1., 1., 0.], [1., 1., 1., 1.]])
     ref = ref_model.rollout(x, 5, mask)
-    out = model.rollout(channels_last_inputs(x), 5, mask)
+    # the model makes the (NCHW) clip NHWC itself
+    out = model.rollout(x, 5, mask)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
     ref.square().mean().backward()
     out.square().mean().backward()
@@ -76,3 +83,21 @@ def test_states_follow_the_frame_layout():
     assert new_state((2, 8, 2, 6, 6), frame, 'zeros').is_contiguous()
     single = channels_last_inputs(torch.rand(2, 3, 1, 6, 6))[:, 0]
     assert new_state((2, 8, 6, 6), single, 'zeros').is_contiguous()
+
+
+def test_checkpoints_move_between_layouts():
+    nhwc, nchw = build('predrnn', True, True), build('predrnn', True)
+    for p in nchw.parameters():
+        torch.nn.init.normal_(p, std=0.1)  # not the init: a real load
+    # keys and shapes are the layout-free ones: a strict load both ways
+    nhwc.load_state_dict(nchw.state_dict())
+    for p in nhwc.parameters():
+        if p.dim() == 4:  # the load keeps the NHWC storage
+            assert p.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(2, 5, 4, 4, 4)
+    torch.testing.assert_close(
+        nhwc.rollout(x, 5), nchw.rollout(x, 5), rtol=1e-5, atol=1e-6)
+    back = build('predrnn', True)
+    back.load_state_dict(nhwc.state_dict())
+    for p, q in zip(back.parameters(), nchw.parameters()):
+        assert torch.equal(p, q)
