@@ -20,4 +20,6 @@ model = dict(
         mode='reverse', start_iter=25000, stop_iter=50000, alpha=5000),
     reverse_input=False,
     init_state='zeros',
+    # NHWC conv weights/activations: faster on oneDNN and tensor cores
+    channels_last=True,
 )

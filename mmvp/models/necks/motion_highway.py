@@ -34,4 +34,5 @@ class MotionHighway(nn.Module):
     @staticmethod
     def merge(h: torch.Tensor, o: torch.Tensor,
               highway: torch.Tensor) -> torch.Tensor:
-        return h + (1 - o) * highway
+        # h + (1 - o) * V, with the add fused into the multiply
+        return torch.addcmul(h, 1 - o, highway)
