@@ -34,12 +34,15 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 
+from mmvp.models.utils import channels_last_inputs, to_channels_last
+
 __all__ = [
     'summarize', 'synchronize', 'time_iterations', 'PeakMemory',
     'random_batch', 'build_optim_wrapper', 'autocast_context',
     'to_channels_last', 'channels_last_inputs', 'benchmark_train',
-    'benchmark_infer', 'step_flops', 'machine_info', 'loadavg',
-    'format_seconds', 'format_bytes', 'format_table', 'AMP_DTYPES'
+    'benchmark_infer', 'train_step_fn', 'infer_step_fn', 'time_paired',
+    'step_flops', 'machine_info', 'loadavg', 'format_seconds',
+    'format_bytes', 'format_table', 'AMP_DTYPES'
 ]
 
 #: ``--amp`` names and their dtypes.
@@ -241,31 +244,49 @@ def autocast_context(amp: Optional[str], device='cpu'):
     return torch.autocast(device_type, dtype=AMP_DTYPES[amp])
 
 
-def to_channels_last(model: nn.Module) -> nn.Module:
-    """Convert 4-D parameters to ``channels_last`` and 5-D ones to
-    ``channels_last_3d`` in place (values unchanged)."""
-    for param in model.parameters():
-        if param.dim() == 4:
-            param.data = param.data.contiguous(
-                memory_format=torch.channels_last)
-        elif param.dim() == 5:
-            param.data = param.data.contiguous(
-                memory_format=torch.channels_last_3d)
-    return model
-
-
-def channels_last_inputs(frames: torch.Tensor) -> torch.Tensor:
-    """Patchified clips ``[B, T, C, H, W]`` stored so that every frame
-    ``frames[:, t]`` is ``channels_last``."""
-    if frames.dim() != 5:
-        raise ValueError('expected clips [B, T, C, H, W], got shape '
-                         f'{tuple(frames.shape)}')
-    return frames.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
-
-
 def _set_iter(i: int):
     # the scheduled-sampling masks are a function of the iteration
     MessageHub.get_current_instance().update_info('iter', i)
+
+
+def train_step_fn(model: nn.Module, data: dict, optim_wrapper,
+                  losses: Optional[list] = None) -> Callable[[int], None]:
+    """``fn(i)``: set the iteration to ``i`` and run
+    ``model.train_step(data, optim_wrapper)``; appends the logged loss to
+    ``losses`` when given."""
+
+    def step(i):
+        model.train()
+        _set_iter(i)
+        log_vars = model.train_step(data, optim_wrapper)
+        if losses is not None:
+            # detached: a logged loss may still hold its autograd graph
+            losses.append(torch.as_tensor(log_vars['loss']).detach())
+
+    return step
+
+
+def infer_step_fn(model: nn.Module,
+                  data: dict,
+                  device='cpu',
+                  amp: Optional[str] = None) -> Callable[[int], None]:
+    """``fn(i)``: ``model.test_step(data)`` in eval mode under
+    ``torch.no_grad`` and optional autocast."""
+
+    def step(i):
+        model.eval()
+        with torch.no_grad(), autocast_context(amp, device):
+            model.test_step(data)
+
+    return step
+
+
+def _with_peak(out: dict, peak: 'PeakMemory') -> dict:
+    out.update(
+        peak_memory_bytes=peak.bytes,
+        peak_memory_kind=peak.kind,
+        peak_memory_scope=peak.scope)
+    return out
 
 
 def benchmark_train(model: nn.Module,
@@ -281,23 +302,14 @@ def benchmark_train(model: nn.Module,
         memory (``peak_memory_bytes``, ``peak_memory_kind``,
         ``peak_memory_scope``) and the mean logged ``loss``.
     """
-    model.train()
     losses = []
-
-    def step(i):
-        _set_iter(i)
-        log_vars = model.train_step(data, optim_wrapper)
-        # detached: a logged loss may still hold its autograd graph
-        losses.append(torch.as_tensor(log_vars['loss']).detach())
-
     with PeakMemory(device) as peak:
-        out = time_iterations(step, iters, warmup, device)
-    out.update(
-        peak_memory_bytes=peak.bytes,
-        peak_memory_kind=peak.kind,
-        peak_memory_scope=peak.scope,
-        loss=float(torch.stack([v.float().cpu() for v in losses]).mean()))
-    return out
+        out = time_iterations(
+            train_step_fn(model, data, optim_wrapper, losses), iters,
+            warmup, device)
+    out['loss'] = float(torch.stack([v.float().cpu()
+                                     for v in losses]).mean())
+    return _with_peak(out, peak)
 
 
 def benchmark_infer(model: nn.Module,
@@ -313,20 +325,75 @@ def benchmark_infer(model: nn.Module,
         dict: ``wall``, ``cpu``, the peak memory and
         ``sequences_per_s`` (batch size / median wall time).
     """
-    model.eval()
-    batch = len(data['inputs'])
-
-    def step(i):
-        with torch.no_grad(), autocast_context(amp, device):
-            model.test_step(data)
-
     with PeakMemory(device) as peak:
-        out = time_iterations(step, iters, warmup, device)
-    out.update(
-        peak_memory_bytes=peak.bytes,
-        peak_memory_kind=peak.kind,
-        peak_memory_scope=peak.scope,
-        sequences_per_s=batch / out['wall']['median'])
+        out = time_iterations(
+            infer_step_fn(model, data, device, amp), iters, warmup, device)
+    out['sequences_per_s'] = len(data['inputs']) / out['wall']['median']
+    return _with_peak(out, peak)
+
+
+def time_paired(fn: Callable[[int], object],
+                baseline_fn: Callable[[int], object],
+                iters: int,
+                warmup: int,
+                device='cpu') -> Dict[str, dict]:
+    """Time ``fn`` against ``baseline_fn``, alternating them call by call.
+
+    On a shared or thermally throttled machine the speed drifts over
+    seconds; two separate runs then compare different machines. Here
+    round ``i`` runs ``fn(i)`` and ``baseline_fn(i)`` back to back (in
+    ABBA order: main first in even rounds, baseline first in odd ones) and
+    the ratio of the two times is taken per round, so a drift slower than
+    one round cancels. The peak memory of each is measured over its own warm-up
+    calls (``warmup >= 1``), before the alternation.
+
+    Returns:
+        dict: ``main`` and ``baseline``, each with ``wall``, ``cpu`` (see
+        :func:`time_iterations`) and the peak memory; ``ratio``: a
+        :func:`summarize` dict of the per-round ``main / baseline`` wall
+        time ratios.
+    """
+    if iters < 1 or warmup < 1:
+        raise ValueError('paired timing needs iters >= 1 and warmup >= 1 '
+                         f'(warm-up calls measure memory), got iters={iters}'
+                         f', warmup={warmup}')
+    peaks = {}
+    for name, f in (('main', fn), ('baseline', baseline_fn)):
+        with PeakMemory(device) as peak:
+            for i in range(warmup):
+                f(i)
+            synchronize(device)
+        peaks[name] = peak
+    times = {name: dict(wall=[], cpu=[]) for name in peaks}
+    pair = (('main', fn), ('baseline', baseline_fn))
+    for i in range(warmup, warmup + iters):
+        # ABBA order: whichever runs second in a round (warm caches, the
+        # other's freed memory) does so in every other round
+        for name, f in pair if (i - warmup) % 2 == 0 else pair[::-1]:
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            f(i)
+            synchronize(device)
+            times[name]['wall'].append(time.perf_counter() - t0)
+            times[name]['cpu'].append(time.process_time() - c0)
+    out = {
+        name: _with_peak(
+            dict(wall=summarize(t['wall']), cpu=summarize(t['cpu'])),
+            peaks[name])
+        for name, t in times.items()
+    }
+    if _device_type(device) != 'cuda':
+        # The CPU peak is the process's resident set, and the allocator
+        # keeps what the first model freed: the second would be charged
+        # with it. Not separable here; time each alone for memory.
+        for name in peaks:
+            out[name].update(
+                peak_memory_bytes=None,
+                peak_memory_scope='not separable in a paired CPU run')
+    out['ratio'] = summarize([
+        a / b for a, b in zip(times['main']['wall'],
+                              times['baseline']['wall'])
+    ])
     return out
 
 

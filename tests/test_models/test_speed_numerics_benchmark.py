@@ -65,6 +65,34 @@ def test_time_iterations_warmup_and_counts():
         bm.time_iterations(calls.append, iters=0, warmup=0)
 
 
+def test_time_paired_alternates_and_takes_ratios_per_round(monkeypatch):
+    calls = []
+    clock = [0.0]
+
+    def timed(name, seconds):
+        def fn(i):
+            calls.append((name, i))
+            clock[0] += seconds * (1 + i)  # the machine slows down
+        return fn
+
+    monkeypatch.setattr(bm.time, 'perf_counter', lambda: clock[0])
+    out = bm.time_paired(timed('a', 1.2), timed('b', 1.0), iters=3,
+                         warmup=1)
+    # each warms up alone (its memory is measured there), then they
+    # alternate round by round (ABBA) with the same iteration numbers
+    assert calls == [('a', 0), ('b', 0), ('a', 1), ('b', 1), ('b', 2),
+                     ('a', 2), ('a', 3), ('b', 3)]
+    assert out['main']['wall']['times'] == pytest.approx([2.4, 3.6, 4.8])
+    assert out['baseline']['wall']['times'] == pytest.approx([2., 3., 4.])
+    # a drift that separate runs would mistake for overhead cancels here
+    assert out['ratio']['times'] == pytest.approx([1.2] * 3)
+    # CPU: one resident set for both, so no per-model figure
+    assert out['main']['peak_memory_bytes'] is None
+    assert 'not separable' in out['baseline']['peak_memory_scope']
+    with pytest.raises(ValueError, match='warmup >= 1'):
+        bm.time_paired(timed('a', 1), timed('b', 1), iters=2, warmup=0)
+
+
 def test_cuda_branch_synchronizes_every_timed_call(monkeypatch):
     events = []
     monkeypatch.setattr(torch.cuda, 'synchronize',
@@ -191,6 +219,61 @@ def test_tool_options_bf16_channels_last_train_only(tool):
     assert [r['mode'] for r in out['results']] == ['train']
     assert out['amp'] == 'bf16' and out['channels_last']
     assert out['results'][0]['loss'] > 0
+
+
+def test_tool_channels_last_follows_the_config_unless_told(tool):
+    # the paper configs store NHWC; --no-channels-last overrides them
+    out = tool.main([DEMO, *TINY, '--mode', 'infer'])
+    assert out['channels_last'] is True
+    out = tool.main([DEMO, *TINY, '--mode', 'infer', '--no-channels-last'])
+    assert out['channels_last'] is False
+
+
+def test_tool_baseline_reports_the_overhead_ratio(tool, tmp_path):
+    baseline = osp.join(REPO, 'configs', 'predrnn_vmnist.py')
+    out_path = tmp_path / 'pair.json'
+    # (TINY ends in --cfg-options: the demo's kernel for both)
+    out = tool.main([
+        DEMO, *TINY, 'model.backbone.kernel_size=3', '--baseline', baseline,
+        '--json',
+        str(out_path)
+    ])
+    saved = json.loads(out_path.read_text())
+    base = saved['baseline']
+    assert base['config'] == baseline and base['model'] == 'PredRNN'
+    # --cfg-options shrink both models alike
+    assert 0 < base['params'] < saved['params'] < 100_000
+    assert base['macs_per_sequence'] < saved['macs_per_sequence']
+    assert [r['mode'] for r in base['results']] == ['train', 'infer']
+    for row, brow in zip(saved['results'], base['results']):
+        ratio = row['ratio_to_baseline']
+        assert ratio['n'] == 2
+        assert ratio['times'] == pytest.approx([
+            a / b for a, b in zip(row['wall']['times'],
+                                  brow['wall']['times'])
+        ])
+        assert brow['flops'] < row['flops']
+    assert saved['results'][0]['loss'] > 0 and base['results'][0]['loss'] > 0
+    report = tool.format_report(out)
+    assert 'train (baseline)' in report and 'x the baseline' in report
+    with pytest.raises(SystemExit, match='warmup'):
+        tool.main([DEMO, *TINY, '--baseline', baseline, '--warmup', '0'])
+
+
+def test_tool_baseline_options_time_a_config_against_itself(tool):
+    out = tool.main([
+        DEMO, *TINY, '--mode', 'infer', '--baseline', DEMO,
+        '--baseline-cfg-options', 'model.channels_last=False'
+    ])
+    assert out['channels_last'] is True
+    assert out['baseline']['channels_last'] is False
+    assert out['baseline']['params'] == out['params']
+    assert out['baseline']['cfg_options'] == {'model.channels_last': False}
+    assert 'model.channels_last=False' in tool.format_report(out)
+    with pytest.raises(SystemExit, match='needs --baseline'):
+        tool.main([
+            DEMO, *TINY, '--baseline-cfg-options', 'model.channels_last=0'
+        ])
 
 
 def test_tool_reverse_input_counts_two_updates(tool):

@@ -37,11 +37,12 @@ from mmengine.config import Config, DictAction
 
 from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
                            count_complexity, sequence_settings)
-from mmvp.analysis.benchmark import (benchmark_infer, benchmark_train,
-                                     build_optim_wrapper,
-                                     channels_last_inputs, format_table,
-                                     loadavg, machine_info, random_batch,
-                                     step_flops, to_channels_last)
+from mmvp.analysis.benchmark import (PeakMemory, build_optim_wrapper,
+                                     format_seconds, format_table,
+                                     infer_step_fn, loadavg, machine_info,
+                                     random_batch, step_flops,
+                                     time_iterations, time_paired,
+                                     train_step_fn)
 from mmvp.utils import atomic_write_text, register_all_modules
 
 
@@ -50,6 +51,13 @@ def parse_args(argv=None):
         description='Time training steps and inference of a video '
         'prediction model on random frames')
     parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--baseline',
+        metavar='CONFIG',
+        help='also time this config (e.g. the backbone without MotionRNN), '
+        'alternating steps with CONFIG, and report CONFIG\'s time as a '
+        'ratio of it; the same sequence and options (and --cfg-options) '
+        'apply to both')
     parser.add_argument(
         '--batch-size', type=int, default=2, help='clips per step (2)')
     parser.add_argument(
@@ -86,8 +94,11 @@ def parse_args(argv=None):
         'MMEngine Runner does with cfg.compile=True')
     parser.add_argument(
         '--channels-last',
-        action='store_true',
-        help='store conv weights and frames channels_last')
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='store conv weights, frames and states channels_last (NHWC), '
+        'i.e. the model\'s channels_last option (default: the config\'s '
+        'value)')
     parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -115,6 +126,13 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override settings of the config, given as key=value pairs')
+    parser.add_argument(
+        '--baseline-cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the baseline only (after '
+        '--cfg-options), e.g. to time one config against itself with '
+        'model.channels_last=False')
     return parser.parse_args(argv)
 
 
@@ -208,22 +226,45 @@ def build(cfg: Config, settings: dict, args, device: torch.device):
     macs = count_complexity(
         counting, torch.empty(settings['input_shape'], device='meta'))
     torch.manual_seed(args.seed)
+    if args.channels_last is not None:
+        model_cfg['channels_last'] = args.channels_last
     model = build_model_for_counting(model_cfg, settings, 'cpu').to(device)
-    if args.channels_last:
-        to_channels_last(model)
-        preprocess = model.data_preprocessor.forward
-
-        def forward(data, training=False):
-            out = preprocess(data, training)
-            out['inputs'] = channels_last_inputs(out['inputs'])
-            return out
-
-        model.data_preprocessor.forward = forward
     if args.compile:
         # what the MMEngine Runner does with cfg.compile=True
         model.train_step = torch.compile(model.train_step)
         model.test_step = torch.compile(model.test_step)
     return model, macs
+
+
+def _load_config(path: str, args, baseline: bool = False) -> Config:
+    cfg = Config.fromfile(path)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if baseline and args.baseline_cfg_options:
+        cfg.merge_from_dict(args.baseline_cfg_options)
+    return cfg
+
+
+def _model_info(path, cfg, model, macs, args) -> dict:
+    return dict(
+        config=path,
+        model=_describe_model(cfg.model),
+        params=sum(p.numel() for p in model.parameters()),
+        macs_per_sequence=macs.macs_true,
+        channels_last=bool(getattr(model, 'channels_last', False)),
+        updates_per_step=2 if getattr(model, 'reverse_input', False) else 1)
+
+
+def _finish_row(res, mode, info, flops, batch_size, load):
+    fl = flops['train'] if mode == 'train' else flops['infer']
+    res.update(
+        mode=mode,
+        config=info['config'],
+        flops=fl,
+        gflops_per_s=fl / res['wall']['median'] / 1e9,
+        sequences_per_s=batch_size / res['wall']['median'],
+        load=load)
+    return res
 
 
 def run(args) -> dict:
@@ -237,58 +278,96 @@ def run(args) -> dict:
                          'slower); use --amp bf16')
     if args.batch_size < 1:
         raise SystemExit(f'--batch-size must be >= 1, got {args.batch_size}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    if args.baseline_cfg_options and not args.baseline:
+        raise SystemExit('--baseline-cfg-options needs --baseline CONFIG')
+    if args.baseline and args.warmup < 1:
+        raise SystemExit('--baseline needs --warmup >= 1 (the warm-up steps '
+                         'measure each model\'s peak memory)')
+    cfg = _load_config(args.config, args)
     settings = resolve_settings(cfg, args)
-    model, macs = build(cfg, settings, args, device)
-    updates = 2 if getattr(model, 'reverse_input', False) else 1
-    flops = step_flops(macs.macs_true, args.batch_size, updates)
+    entries = []  # (info, cfg, model, flops)
+    paths = [args.config] + ([args.baseline] if args.baseline else [])
+    for k, path in enumerate(paths):
+        this_cfg = cfg if k == 0 else _load_config(path, args, True)
+        try:
+            model, macs = build(this_cfg, settings, args, device)
+        except (KeyError, TypeError, ValueError) as err:
+            raise SystemExit(f'{path}: cannot build its model for this '
+                             f'sequence: {err}')
+        info = _model_info(path, this_cfg, model, macs, args)
+        flops = step_flops(macs.macs_true, args.batch_size,
+                           info['updates_per_step'])
+        entries.append((info, this_cfg, model, flops))
     data = random_batch(args.batch_size,
                         settings['in_frames'] + settings['out_frames'],
                         settings['img_channels'], settings['height'],
                         settings['width'], args.seed)
-    rows = []
-    if args.mode in ('train', 'both'):
-        optim_wrapper = build_optim_wrapper(
-            model, args.amp, device, cfg=cfg.get('optim_wrapper'))
+    rows, baseline_rows = [], []
+    modes = ['train', 'infer'] if args.mode == 'both' else [args.mode]
+    for mode in modes:
+        fns, losses = [], [[] for _ in entries]
+        for (info, this_cfg, model, _), loss in zip(entries, losses):
+            if mode == 'train':
+                optim_wrapper = build_optim_wrapper(
+                    model, args.amp, device, cfg=this_cfg.get('optim_wrapper'))
+                fns.append(train_step_fn(model, data, optim_wrapper, loss))
+            else:
+                fns.append(infer_step_fn(model, data, device, args.amp))
         load = loadavg()
-        res = benchmark_train(model, data, optim_wrapper, args.iters,
-                              args.warmup, device)
-        res.update(
-            mode='train',
-            flops=flops['train'],
-            gflops_per_s=flops['train'] / res['wall']['median'] / 1e9,
-            sequences_per_s=args.batch_size / res['wall']['median'],
-            load=_mean_load(load, loadavg()))
-        rows.append(res)
-    if args.mode in ('infer', 'both'):
-        load = loadavg()
-        res = benchmark_infer(model, data, args.iters, args.warmup, device,
-                              args.amp)
-        res.update(
-            mode='infer',
-            flops=flops['infer'],
-            gflops_per_s=flops['infer'] / res['wall']['median'] / 1e9,
-            load=_mean_load(load, loadavg()))
-        rows.append(res)
-    return dict(
+        if len(fns) == 1:
+            with PeakMemory(device) as peak:
+                res = time_iterations(fns[0], args.iters, args.warmup,
+                                      device)
+            res.update(
+                peak_memory_bytes=peak.bytes,
+                peak_memory_kind=peak.kind,
+                peak_memory_scope=peak.scope)
+            paired = None
+        else:
+            paired = time_paired(fns[0], fns[1], args.iters, args.warmup,
+                                 device)
+            res = paired['main']
+            res['ratio_to_baseline'] = paired['ratio']
+        load = _mean_load(load, loadavg())
+        if mode == 'train':  # mean logged loss, a sanity figure
+            res['loss'] = _mean(losses[0])
+            if paired is not None:
+                paired['baseline']['loss'] = _mean(losses[1])
+        rows.append(
+            _finish_row(res, mode, entries[0][0], entries[0][3],
+                        args.batch_size, load))
+        if paired is not None:
+            baseline_rows.append(
+                _finish_row(paired['baseline'], mode, entries[1][0],
+                            entries[1][3], args.batch_size, load))
+    info = entries[0][0]
+    out = dict(
         config=args.config,
-        model=_describe_model(cfg.model),
+        model=info['model'],
         sequence={k: v
                   for k, v in settings.items() if k != 'input_shape'},
         batch_size=args.batch_size,
         amp=args.amp,
         compile=args.compile,
-        channels_last=args.channels_last,
-        updates_per_step=updates,
+        channels_last=info['channels_last'],
+        updates_per_step=info['updates_per_step'],
         iters=args.iters,
         warmup=args.warmup,
-        macs_per_sequence=macs.macs_true,
-        params=sum(p.numel() for p in model.parameters()),
-        flop_convention=flops['convention'],
+        macs_per_sequence=info['macs_per_sequence'],
+        params=info['params'],
+        flop_convention=entries[0][3]['convention'],
         machine=machine_info(device),
         results=rows)
+    if args.baseline:
+        out['baseline'] = dict(
+            entries[1][0],
+            cfg_options=dict(args.baseline_cfg_options or {}),
+            results=baseline_rows)
+    return out
+
+
+def _mean(values) -> float:
+    return float(torch.stack([v.float().cpu() for v in values]).mean())
 
 
 def _mean_load(before, after):
@@ -314,10 +393,37 @@ def format_report(out: dict) -> str:
         f'{mach["threads"]} threads',
         f'FLOPs:    {out["macs_per_sequence"] / 1e9:.2f} GMAC per sequence; '
         f'{out["flop_convention"]}',
-        '',
-        format_table(out['results']),
     ]
+    base = out.get('baseline')
+    if base:
+        lines.append(f'Baseline: {base["config"]} ({base["model"]}, '
+                     f'{base["params"]:,} parameters, '
+                     f'{base["macs_per_sequence"] / 1e9:.2f} GMAC per '
+                     'sequence), steps alternated with the model\'s')
+        if base.get('cfg_options'):
+            options = ' '.join(f'{k}={v}'
+                               for k, v in base['cfg_options'].items())
+            lines.append(f'          baseline options: {options}')
+    rows = [dict(r, mode=r['mode']) for r in out['results']]
+    if base:
+        rows += [dict(r, mode=r['mode'] + ' (baseline)')
+                 for r in base['results']]
+    lines += ['', format_table(rows)]
+    for r in out['results']:
+        ratio = r.get('ratio_to_baseline')
+        if ratio:
+            base_wall = _baseline_row(base, r['mode'])['wall']
+            lines.append(
+                f'{r["mode"]}: {ratio["median"]:.3f} x the baseline '
+                f'(median of {ratio["n"]} per-round ratios, q1..q3 '
+                f'{ratio["q1"]:.3f}..{ratio["q3"]:.3f}; time '
+                f'{format_seconds(r["wall"]["median"])} against '
+                f'{format_seconds(base_wall["median"])})')
     return '\n'.join(lines)
+
+
+def _baseline_row(base: dict, mode: str) -> dict:
+    return next(r for r in base['results'] if r['mode'] == mode)
 
 
 def write_json(out: dict, path: str):
