@@ -156,9 +156,7 @@ def test_runner_compile_option(tmp_path):
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3)
         cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
         cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-        cfg.default_hooks.checkpoint = dict(
-            type='CheckpointHook', interval=1000)
-        cfg.default_hooks.visualization = None
+        cfg.default_hooks.checkpoint.interval = 1000
         cfg.randomness = dict(seed=0)
         cfg.compile = compile_
         cfg.work_dir = str(tmp_path / f'compile_{compile_}')
