@@ -41,8 +41,8 @@ __all__ = [
     'random_batch', 'build_optim_wrapper', 'autocast_context',
     'to_channels_last', 'channels_last_inputs', 'benchmark_train',
     'benchmark_infer', 'train_step_fn', 'infer_step_fn', 'time_paired',
-    'step_flops', 'machine_info', 'loadavg', 'format_seconds',
-    'format_bytes', 'format_table', 'AMP_DTYPES'
+    'step_flops', 'machine_info', 'loadavg', 'format_seconds', 'format_bytes',
+    'format_table', 'AMP_DTYPES'
 ]
 
 #: ``--amp`` names and their dtypes.
@@ -249,7 +249,9 @@ def _set_iter(i: int):
     MessageHub.get_current_instance().update_info('iter', i)
 
 
-def train_step_fn(model: nn.Module, data: dict, optim_wrapper,
+def train_step_fn(model: nn.Module,
+                  data: dict,
+                  optim_wrapper,
                   losses: Optional[list] = None) -> Callable[[int], None]:
     """``fn(i)``: set the iteration to ``i`` and run
     ``model.train_step(data, optim_wrapper)``; appends the logged loss to
@@ -305,10 +307,9 @@ def benchmark_train(model: nn.Module,
     losses = []
     with PeakMemory(device) as peak:
         out = time_iterations(
-            train_step_fn(model, data, optim_wrapper, losses), iters,
-            warmup, device)
-    out['loss'] = float(torch.stack([v.float().cpu()
-                                     for v in losses]).mean())
+            train_step_fn(model, data, optim_wrapper, losses), iters, warmup,
+            device)
+    out['loss'] = float(torch.stack([v.float().cpu() for v in losses]).mean())
     return _with_peak(out, peak)
 
 
@@ -377,7 +378,8 @@ def time_paired(fn: Callable[[int], object],
             times[name]['wall'].append(time.perf_counter() - t0)
             times[name]['cpu'].append(time.process_time() - c0)
     out = {
-        name: _with_peak(
+        name:
+        _with_peak(
             dict(wall=summarize(t['wall']), cpu=summarize(t['cpu'])),
             peaks[name])
         for name, t in times.items()
@@ -391,8 +393,7 @@ def time_paired(fn: Callable[[int], object],
                 peak_memory_bytes=None,
                 peak_memory_scope='not separable in a paired CPU run')
     out['ratio'] = summarize([
-        a / b for a, b in zip(times['main']['wall'],
-                              times['baseline']['wall'])
+        a / b for a, b in zip(times['main']['wall'], times['baseline']['wall'])
     ])
     return out
 
@@ -462,15 +463,14 @@ def format_table(rows: List[dict]) -> str:
     body = []
     for row in rows:
         wall = row['wall']
-        body.append((row['mode'], format_seconds(wall['median']),
-                     f'{format_seconds(wall["q1"])}..'
-                     f'{format_seconds(wall["q3"])}',
-                     format_seconds(row['cpu']['median']),
-                     f'{row["gflops_per_s"]:.1f}',
-                     f'{row["sequences_per_s"]:.2f}',
-                     format_bytes(row['peak_memory_bytes']),
-                     '' if row.get('load') is None else
-                     f'{row["load"]:.2f}'))
+        body.append(
+            (row['mode'], format_seconds(wall['median']),
+             f'{format_seconds(wall["q1"])}..'
+             f'{format_seconds(wall["q3"])}',
+             format_seconds(row['cpu']['median']),
+             f'{row["gflops_per_s"]:.1f}', f'{row["sequences_per_s"]:.2f}',
+             format_bytes(row['peak_memory_bytes']),
+             '' if row.get('load') is None else f'{row["load"]:.2f}'))
     widths = [
         max(len(str(r[i])) for r in body + [header])
         for i in range(len(header))

@@ -27,9 +27,9 @@ arithmetic runs, so even the 300 GMAC E3D-LSTM sequence counts in a moment.
 """
 import copy
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch

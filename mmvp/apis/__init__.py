@@ -1,6 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from .video_input import (load_frames, read_frame_folder, read_image,
-                          read_video)
+from .video_input import load_frames, read_frame_folder, read_image, read_video
 from .video_pred_inferencer import VideoPredInferencer, config_frame_size
 
 __all__ = [

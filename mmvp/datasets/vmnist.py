@@ -13,8 +13,7 @@ import numpy as np
 from mmvp.registry import DATASETS
 from .base_digit_video import BaseDigitVideoDataset, open_checked_npy
 from .vmnist_protocol import (HALF, SCALE_BOUNDS, VMNIST_PROTOCOL,
-                              generate_vmnist_sequence,
-                              to_uint8)
+                              generate_vmnist_sequence, to_uint8)
 
 __all__ = ['VMNISTDataset']
 

@@ -38,8 +38,7 @@ def build(name, neck, channels_last=False):
         img_channels=1,
         in_frames=3,
         out_frames=2,
-        data_preprocessor=dict(
-            type='VideoPredDataPreprocessor', patch_size=2))
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     if neck:
         cfg['neck'] = dict(
             type='MotionRNNNeck3D' if name == 'e3dlstm' else 'MotionRNNNeck',
@@ -65,8 +64,7 @@ def test_channels_last_matches_contiguous(name, neck):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
     ref.square().mean().backward()
     out.square().mean().backward()
-    for (n, p_ref), p in zip(ref_model.named_parameters(),
-                             model.parameters()):
+    for (n, p_ref), p in zip(ref_model.named_parameters(), model.parameters()):
         torch.testing.assert_close(
             p.grad, p_ref.grad, rtol=1e-4, atol=1e-6, msg=n)
 

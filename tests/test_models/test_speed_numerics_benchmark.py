@@ -11,9 +11,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmvp.analysis import benchmark as bm
 from mmvp.analysis import (build_model_for_counting, count_complexity,
                            sequence_settings)
-from mmvp.analysis import benchmark as bm
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
@@ -28,8 +28,7 @@ TINY = [
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('mmvp_benchmark_tool',
-                                                  TOOL)
+    spec = importlib.util.spec_from_file_location('mmvp_benchmark_tool', TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -70,14 +69,15 @@ def test_time_paired_alternates_and_takes_ratios_per_round(monkeypatch):
     clock = [0.0]
 
     def timed(name, seconds):
+
         def fn(i):
             calls.append((name, i))
             clock[0] += seconds * (1 + i)  # the machine slows down
+
         return fn
 
     monkeypatch.setattr(bm.time, 'perf_counter', lambda: clock[0])
-    out = bm.time_paired(timed('a', 1.2), timed('b', 1.0), iters=3,
-                         warmup=1)
+    out = bm.time_paired(timed('a', 1.2), timed('b', 1.0), iters=3, warmup=1)
     # each warms up alone (its memory is measured there), then they
     # alternate round by round (ABBA) with the same iteration numbers
     assert calls == [('a', 0), ('b', 0), ('a', 1), ('b', 1), ('b', 2),
@@ -95,8 +95,8 @@ def test_time_paired_alternates_and_takes_ratios_per_round(monkeypatch):
 
 def test_cuda_branch_synchronizes_every_timed_call(monkeypatch):
     events = []
-    monkeypatch.setattr(torch.cuda, 'synchronize',
-                        lambda device=None: events.append('sync'))
+    monkeypatch.setattr(
+        torch.cuda, 'synchronize', lambda device=None: events.append('sync'))
     bm.time_iterations(lambda i: events.append(i), 2, 1, device='cuda')
     # after the warm-up, and after each timed call
     assert events == [0, 'sync', 1, 'sync', 2, 'sync']
@@ -116,10 +116,12 @@ def test_peak_memory_cpu_sees_a_large_allocation():
 
 def test_peak_memory_cuda_branch(monkeypatch):
     calls = []
-    monkeypatch.setattr(torch.cuda, 'reset_peak_memory_stats',
-                        lambda device=None: calls.append('reset'))
-    monkeypatch.setattr(torch.cuda, 'max_memory_allocated',
-                        lambda device=None: 12345)
+    monkeypatch.setattr(
+        torch.cuda,
+        'reset_peak_memory_stats',
+        lambda device=None: calls.append('reset'))
+    monkeypatch.setattr(
+        torch.cuda, 'max_memory_allocated', lambda device=None: 12345)
     with bm.PeakMemory('cuda:0') as peak:
         calls.append('work')
     assert calls == ['reset', 'work']
@@ -152,8 +154,7 @@ def test_channels_last_helpers_keep_values():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     bm.to_channels_last(model)
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    assert conv3d.weight.is_contiguous(
-        memory_format=torch.channels_last_3d)
+    assert conv3d.weight.is_contiguous(memory_format=torch.channels_last_3d)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
     clip = torch.rand(2, 3, 4, 5, 6)
@@ -204,8 +205,8 @@ def test_tool_end_to_end_json(tool, tmp_path):
         assert row['wall']['n'] == 2
         assert row['gflops_per_s'] > 0
         assert row['peak_memory_bytes'] > 0
-    assert infer['sequences_per_s'] == pytest.approx(
-        1 / infer['wall']['median'])
+    assert infer['sequences_per_s'] == pytest.approx(1 /
+                                                     infer['wall']['median'])
     assert saved['updates_per_step'] == 1
     assert saved['machine']['threads'] == 1
     assert out['batch_size'] == 1
@@ -213,9 +214,8 @@ def test_tool_end_to_end_json(tool, tmp_path):
 
 
 def test_tool_options_bf16_channels_last_train_only(tool):
-    out = tool.main([
-        DEMO, *TINY, '--amp', 'bf16', '--channels-last', '--mode', 'train'
-    ])
+    out = tool.main(
+        [DEMO, *TINY, '--amp', 'bf16', '--channels-last', '--mode', 'train'])
     assert [r['mode'] for r in out['results']] == ['train']
     assert out['amp'] == 'bf16' and out['channels_last']
     assert out['results'][0]['loss'] > 0
@@ -249,8 +249,7 @@ def test_tool_baseline_reports_the_overhead_ratio(tool, tmp_path):
         ratio = row['ratio_to_baseline']
         assert ratio['n'] == 2
         assert ratio['times'] == pytest.approx([
-            a / b for a, b in zip(row['wall']['times'],
-                                  brow['wall']['times'])
+            a / b for a, b in zip(row['wall']['times'], brow['wall']['times'])
         ])
         assert brow['flops'] < row['flops']
     assert saved['results'][0]['loss'] > 0 and base['results'][0]['loss'] > 0
@@ -271,9 +270,8 @@ def test_tool_baseline_options_time_a_config_against_itself(tool):
     assert out['baseline']['cfg_options'] == {'model.channels_last': False}
     assert 'model.channels_last=False' in tool.format_report(out)
     with pytest.raises(SystemExit, match='needs --baseline'):
-        tool.main([
-            DEMO, *TINY, '--baseline-cfg-options', 'model.channels_last=0'
-        ])
+        tool.main(
+            [DEMO, *TINY, '--baseline-cfg-options', 'model.channels_last=0'])
 
 
 def test_tool_reverse_input_counts_two_updates(tool):

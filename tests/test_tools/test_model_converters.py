@@ -15,7 +15,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-from tools_helpers import (assert_ok, run_tool, unique_name, write_tiny_config)
+from tools_helpers import assert_ok, run_tool, unique_name, write_tiny_config
 
 from mmvp.models.converters import (convert_motionrnn_checkpoint,
                                     convert_openstl_checkpoint,

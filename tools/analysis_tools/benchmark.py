@@ -40,9 +40,8 @@ from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
 from mmvp.analysis.benchmark import (PeakMemory, build_optim_wrapper,
                                      format_seconds, format_table,
                                      infer_step_fn, loadavg, machine_info,
-                                     random_batch, step_flops,
-                                     time_iterations, time_paired,
-                                     train_step_fn)
+                                     random_batch, step_flops, time_iterations,
+                                     time_paired, train_step_fn)
 from mmvp.utils import atomic_write_text, register_all_modules
 
 
@@ -316,8 +315,7 @@ def run(args) -> dict:
         load = loadavg()
         if len(fns) == 1:
             with PeakMemory(device) as peak:
-                res = time_iterations(fns[0], args.iters, args.warmup,
-                                      device)
+                res = time_iterations(fns[0], args.iters, args.warmup, device)
             res.update(
                 peak_memory_bytes=peak.bytes,
                 peak_memory_kind=peak.kind,
@@ -344,8 +342,10 @@ def run(args) -> dict:
     out = dict(
         config=args.config,
         model=info['model'],
-        sequence={k: v
-                  for k, v in settings.items() if k != 'input_shape'},
+        sequence={
+            k: v
+            for k, v in settings.items() if k != 'input_shape'
+        },
         batch_size=args.batch_size,
         amp=args.amp,
         compile=args.compile,
@@ -406,19 +406,19 @@ def format_report(out: dict) -> str:
             lines.append(f'          baseline options: {options}')
     rows = [dict(r, mode=r['mode']) for r in out['results']]
     if base:
-        rows += [dict(r, mode=r['mode'] + ' (baseline)')
-                 for r in base['results']]
+        rows += [
+            dict(r, mode=r['mode'] + ' (baseline)') for r in base['results']
+        ]
     lines += ['', format_table(rows)]
     for r in out['results']:
         ratio = r.get('ratio_to_baseline')
         if ratio:
             base_wall = _baseline_row(base, r['mode'])['wall']
-            lines.append(
-                f'{r["mode"]}: {ratio["median"]:.3f} x the baseline '
-                f'(median of {ratio["n"]} per-round ratios, q1..q3 '
-                f'{ratio["q1"]:.3f}..{ratio["q3"]:.3f}; time '
-                f'{format_seconds(r["wall"]["median"])} against '
-                f'{format_seconds(base_wall["median"])})')
+            lines.append(f'{r["mode"]}: {ratio["median"]:.3f} x the baseline '
+                         f'(median of {ratio["n"]} per-round ratios, q1..q3 '
+                         f'{ratio["q1"]:.3f}..{ratio["q3"]:.3f}; time '
+                         f'{format_seconds(r["wall"]["median"])} against '
+                         f'{format_seconds(base_wall["median"])})')
     return '\n'.join(lines)
 
 

@@ -8,7 +8,6 @@ from mmvp.registry import MODELS
 from ..utils.ops import lerp
 from .deform_warp import deform_warp
 
-
 _ZEROS = {}
 
 

@@ -90,8 +90,7 @@ class VideoPredictor(BaseModel):
                              f"'xavier_normal', got {init_state!r}")
         self.patch_size = getattr(self.data_preprocessor, 'patch_size', 1)
         backbone = dict(backbone)
-        backbone.setdefault('in_channels',
-                            self.patch_size**2 * img_channels)
+        backbone.setdefault('in_channels', self.patch_size**2 * img_channels)
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             neck = dict(neck)
@@ -109,9 +108,8 @@ class VideoPredictor(BaseModel):
         self.sampling_mode = sampling.pop('mode', None)
         self.sampling_schedule = sampling
         # validate the schedule now rather than at the first iteration
-        sampling_mask(1, in_frames, in_frames + out_frames,
-                      self.sampling_mode, 1, torch.device('cpu'),
-                      **self.sampling_schedule)
+        sampling_mask(1, in_frames, in_frames + out_frames, self.sampling_mode,
+                      1, torch.device('cpu'), **self.sampling_schedule)
         self.reverse_input = reverse_input
         self.init_state = init_state
         self.channels_last = channels_last
@@ -145,8 +143,7 @@ class VideoPredictor(BaseModel):
         state = self.backbone.init_state(frames[:, 0], self.init_state)
         neck_state = None
         if self.neck is not None:
-            neck_state = self.neck.init_state(state['h'][0],
-                                              self.init_state)
+            neck_state = self.neck.init_state(state['h'][0], self.init_state)
         outputs = []
         x_hat = None
         if mask is not None:
@@ -210,9 +207,15 @@ class VideoPredictor(BaseModel):
                 [self.sampling_seed, itr, get_rank()]).generate_state(1)[0]
             generator = torch.Generator(device=frames.device)
             generator.manual_seed(int(seed))
-        return sampling_mask(frames.shape[0], self.in_frames, total,
-                             self.sampling_mode, itr, frames.device,
-                             generator=generator, **self.sampling_schedule)
+        return sampling_mask(
+            frames.shape[0],
+            self.in_frames,
+            total,
+            self.sampling_mode,
+            itr,
+            frames.device,
+            generator=generator,
+            **self.sampling_schedule)
 
     # ------------------------------------------------------------------
     # BaseModel interface
@@ -262,7 +265,8 @@ class VideoPredictor(BaseModel):
         mask, info = self.make_sampling_mask(inputs)
         return mask, {key: torch.tensor(value) for key, value in info.items()}
 
-    def predict(self, inputs: torch.Tensor,
+    def predict(self,
+                inputs: torch.Tensor,
                 data_samples=None) -> List[VideoPredDataSample]:
         self._check_length(inputs, self.in_frames, 'prediction')
         total = self._num_total()
