@@ -31,6 +31,7 @@ model = dict(
     sampling=dict(mode='linear', start=1.0, rate=2e-5, stop_iter=50000),
     reverse_input=False,
     init_state='zeros',
-    # NHWC conv weights/activations: faster on oneDNN and tensor cores
-    channels_last=True,
+    # NHWC storage does not pay for the 3-D convolutions on CPU (measured
+    # 0.99x fp32, 1.06x bf16 step time; docs/en/benchmarks.md): left off
+    channels_last=False,
 )
