@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    'LayerCount', 'ComplexityResult', 'count_complexity',
+    'describe_model', 'LayerCount', 'ComplexityResult', 'count_complexity',
     'build_model_for_counting', 'sequence_settings', 'match_paper_row',
     'format_count', 'PAPER_TABLE2', 'H36M_SETTINGS'
 ]
@@ -300,6 +300,15 @@ def sequence_settings(model_cfg: dict,
         patch_size=patch,
         input_shape=(1, t_in + t_out, patch * patch * chans, height // patch,
                      width // patch))
+
+
+def describe_model(model_cfg: dict) -> str:
+    """``'PredRNN + MotionRNNNeck'``: the backbone and neck types of a
+    model config, as the analysis tools print them."""
+    parts = [model_cfg['backbone']['type']]
+    if model_cfg.get('neck'):
+        parts.append(model_cfg['neck']['type'])
+    return ' + '.join(parts)
 
 
 def build_model_for_counting(model_cfg: dict,

@@ -36,12 +36,13 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
-                           count_complexity, sequence_settings)
+                           count_complexity, describe_model, sequence_settings)
 from mmvp.analysis.benchmark import (PeakMemory, build_optim_wrapper,
                                      format_seconds, format_table,
                                      infer_step_fn, loadavg, machine_info,
                                      random_batch, step_flops, time_iterations,
                                      time_paired, train_step_fn)
+from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
 
@@ -135,45 +136,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _pipeline_size(dataset: dict):
-    """``(H, W)`` of the last ``ResizeFrames`` step (``scale=(w, h)``)."""
-    size = None
-    for step in dataset.get('pipeline') or []:
-        if isinstance(step, dict) and step.get('type') == 'ResizeFrames':
-            scale = step.get('scale')
-            if isinstance(scale, int):
-                size = (scale, scale)
-            elif scale is not None:
-                size = (int(scale[1]), int(scale[0]))
-    return size
-
-
-def _dataset_image_size(cfg: Config):
-    """The frame size the config's datasets declare (``image_size``, a
-    ``ResizeFrames`` step, or the dataset class default); None if none
-    does."""
-    import inspect
-
-    from mmvp.registry import DATASETS
-    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        size = dataset.get('image_size', dataset.get('img_size'))
-        if size is None:
-            size = _pipeline_size(dataset)
-        if size is None and dataset.get('type'):
-            cls = DATASETS.get(dataset['type'])
-            if cls is not None:
-                param = inspect.signature(cls).parameters.get('image_size')
-                if param is not None and \
-                        param.default is not inspect.Parameter.empty:
-                    size = param.default
-        if size is not None:
-            if isinstance(size, int):
-                return size, size
-            return tuple(int(s) for s in size)[:2]
-    return None
-
-
 def resolve_settings(cfg: Config, args) -> dict:
     """The benchmarked sequence: frames, channels and size."""
     preset = H36M_SETTINGS if args.h36m else {}
@@ -183,7 +145,7 @@ def resolve_settings(cfg: Config, args) -> dict:
     elif preset:
         height, width = preset['height'], preset['width']
     else:
-        size = _dataset_image_size(cfg)
+        size = config_frame_size(cfg)
         if size is None:
             raise SystemExit(
                 f'{args.config}: the config declares no frame size; give '
@@ -207,13 +169,6 @@ def check_device(device: str) -> torch.device:
     if dev.type not in ('cpu', 'cuda'):
         raise SystemExit(f'--device must be cpu or cuda, got {device!r}')
     return dev
-
-
-def _describe_model(model_cfg) -> str:
-    parts = [model_cfg['backbone']['type']]
-    if model_cfg.get('neck'):
-        parts.append(model_cfg['neck']['type'])
-    return ' + '.join(parts)
 
 
 def build(cfg: Config, settings: dict, args, device: torch.device):
@@ -247,7 +202,7 @@ def _load_config(path: str, args, baseline: bool = False) -> Config:
 def _model_info(path, cfg, model, macs, args) -> dict:
     return dict(
         config=path,
-        model=_describe_model(cfg.model),
+        model=describe_model(cfg.model),
         params=sum(p.numel() for p in model.parameters()),
         macs_per_sequence=macs.macs_true,
         channels_last=bool(getattr(model, 'channels_last', False)),

@@ -25,7 +25,6 @@ Examples::
         --shape 64 64 --json work_dirs/convlstm_flops.json
 """
 import argparse
-import inspect
 import json
 import sys
 
@@ -33,8 +32,9 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
-                           closest_paper_row, count_complexity, format_count,
-                           match_paper_row, sequence_settings)
+                           closest_paper_row, count_complexity, describe_model,
+                           format_count, match_paper_row, sequence_settings)
+from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
 # Where mmvp's counts differ from the reference implementation behind the
@@ -100,36 +100,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _dataset_image_size(cfg: Config):
-    """Frame size declared by the config's test (or val) dataset: its
-    ``image_size`` setting, the default of the dataset class, or the size
-    of its pipeline's ``ResizeFrames`` step."""
-    from mmvp.registry import DATASETS
-    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        size = dataset.get('image_size', dataset.get('img_size'))
-        if size is None and dataset.get('type'):
-            cls = DATASETS.get(dataset['type'])
-            if cls is not None:
-                param = inspect.signature(cls).parameters.get('image_size')
-                if param is not None and \
-                        param.default is not inspect.Parameter.empty:
-                    size = param.default
-        if size is None:
-            # video datasets: the frame size is the pipeline's resize
-            for step in dataset.get('pipeline') or []:
-                if step.get('type') == 'ResizeFrames':
-                    scale = step['scale']  # (w, h) or an int
-                    if isinstance(scale, int):
-                        return scale, scale
-                    return int(scale[1]), int(scale[0])
-        if size is not None:
-            if isinstance(size, int):
-                return size, size
-            return tuple(int(s) for s in size)[:2]
-    return None
-
-
 def resolve_settings(cfg: Config, args) -> dict:
     model_cfg = cfg.model
     preset = H36M_SETTINGS if args.h36m else {}
@@ -138,7 +108,7 @@ def resolve_settings(cfg: Config, args) -> dict:
     elif preset:
         height, width = preset['height'], preset['width']
     else:
-        size = _dataset_image_size(cfg)
+        size = config_frame_size(cfg)
         if size is None:
             raise SystemExit(
                 f'{args.config}: the config declares no frame size; give '
@@ -153,13 +123,6 @@ def resolve_settings(cfg: Config, args) -> dict:
                                  out_frames, channels)
     except ValueError as err:
         raise SystemExit(f'{args.config}: {err}')
-
-
-def _describe_model(model_cfg) -> str:
-    parts = [model_cfg['backbone']['type']]
-    if model_cfg.get('neck'):
-        parts.append(model_cfg['neck']['type'])
-    return ' + '.join(parts)
 
 
 def run(args) -> dict:
@@ -196,7 +159,7 @@ def run(args) -> dict:
         notes.append(NOTES[backbone['type']])
     out = dict(
         config=args.config,
-        model=_describe_model(cfg.model),
+        model=describe_model(cfg.model),
         sequence={
             k: v
             for k, v in settings.items() if k != 'input_shape'
