@@ -144,8 +144,13 @@ class BaseDigitVideoDataset(BaseDataset):
             num_samples=self.num_samples)
 
     def render_uint8(self, seq_idx: int) -> np.ndarray:
-        """Frames of sequence ``seq_idx`` as uint8 ``[T, H, W]``."""
-        raise NotImplementedError
+        """Frames of sequence ``seq_idx`` as uint8 ``[T, H, W]``.
+
+        The one method a digit dataset defines: the protocol that draws the
+        sequence (V-MNIST's and Moving MNIST's differ)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement render_uint8(seq_idx), '
+            'the frames of one sequence')
 
     # -- dataset API ----------------------------------------------------
     def load_data_list(self) -> List[dict]:
