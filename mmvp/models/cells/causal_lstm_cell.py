@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
+from ..utils.ops import lerp
 from .st_lstm_cell import gate_conv
 
 
@@ -126,4 +127,5 @@ class GHU(nn.Module):
         p_z, u_z = torch.chunk(self.conv_z(z), 2, dim=1)
         p = torch.tanh(p_x + p_z)
         u = torch.sigmoid(u_x + u_z)
-        return u * p + (1 - u) * z
+        # u * p + (1 - u) * z in one op, like the other gated blends
+        return lerp(z, p, u)
