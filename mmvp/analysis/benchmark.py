@@ -107,15 +107,23 @@ def time_iterations(fn: Callable[[int], object],
     for i in range(warmup):
         fn(i)
     synchronize(device)
-    wall, cpu = [], []
+    times = dict(wall=[], cpu=[])
     for i in range(warmup, warmup + iters):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn(i)
-        synchronize(device)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return dict(wall=summarize(wall), cpu=summarize(cpu))
+        _timed_call(fn, i, device, times)
+    return {k: summarize(v) for k, v in times.items()}
+
+
+def _timed_call(fn: Callable[[int], object], i: int, device,
+                times: Dict[str, list]) -> None:
+    """Run ``fn(i)`` and append its wall and process CPU time (seconds)
+    to ``times['wall']`` and ``times['cpu']``; CUDA is synchronised before
+    the clocks are read."""
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    fn(i)
+    synchronize(device)
+    times['wall'].append(time.perf_counter() - t0)
+    times['cpu'].append(time.process_time() - c0)
 
 
 def _read_hwm_bytes() -> Optional[int]:
@@ -371,12 +379,7 @@ def time_paired(fn: Callable[[int], object],
         # ABBA order: whichever runs second in a round (warm caches, the
         # other's freed memory) does so in every other round
         for name, f in pair if (i - warmup) % 2 == 0 else pair[::-1]:
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            f(i)
-            synchronize(device)
-            times[name]['wall'].append(time.perf_counter() - t0)
-            times[name]['cpu'].append(time.process_time() - c0)
+            _timed_call(f, i, device, times[name])
     out = {
         name:
         _with_peak(
