@@ -17,8 +17,8 @@ from mmengine.runner import Runner
 
 from mmvp.registry import HOOKS
 from mmvp.utils import (check_checkpoint_compatibility, check_config,
-                        config_error_hints, prepare_distributed,
-                        register_all_modules)
+                        config_error_hints, finish_distributed,
+                        prepare_distributed, register_all_modules)
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -196,6 +196,7 @@ def main():
         dump_results(args.out, metrics, collect_per_sample(runner),
                      args.config, args.checkpoint)
         runner.logger.info(f'Metrics written to {args.out}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

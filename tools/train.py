@@ -13,8 +13,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmvp.utils import (check_checkpoint_compatibility, check_config,
-                        config_error_hints, prepare_distributed,
-                        register_all_modules)
+                        config_error_hints, finish_distributed,
+                        prepare_distributed, register_all_modules)
 
 
 def parse_args():
@@ -144,6 +144,7 @@ def main():
             check_checkpoint_compatibility(runner.model, checkpoint)
 
         runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -5,15 +5,16 @@ from .checkpoint import (CheckpointMismatchError, UnsafeCheckpointError,
                          check_checkpoint_compatibility, register_safe_globals,
                          safe_load)
 from .config_check import ConfigError, check_config, config_error_hints
-from .dist_utils import (cpu_model_wrapper_cfg, prepare_distributed,
-                         qualify_model_wrapper_type, setup_cpu_distributed)
+from .dist_utils import (cpu_model_wrapper_cfg, finish_distributed,
+                         prepare_distributed, qualify_model_wrapper_type,
+                         setup_cpu_distributed)
 from .setup_env import register_all_modules
 
 __all__ = [
     'register_all_modules', 'register_safe_globals', 'safe_load',
     'check_checkpoint_compatibility', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'setup_cpu_distributed',
-    'cpu_model_wrapper_cfg', 'prepare_distributed',
+    'cpu_model_wrapper_cfg', 'prepare_distributed', 'finish_distributed',
     'qualify_model_wrapper_type', 'ConfigError', 'check_config',
     'config_error_hints', 'atomic_write', 'atomic_write_bytes',
     'atomic_write_text', 'atomic_torch_save'

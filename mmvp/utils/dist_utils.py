@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 __all__ = [
-    'prepare_distributed', 'setup_cpu_distributed', 'cpu_model_wrapper_cfg',
-    'qualify_model_wrapper_type'
+    'prepare_distributed', 'finish_distributed', 'setup_cpu_distributed',
+    'cpu_model_wrapper_cfg', 'qualify_model_wrapper_type'
 ]
 
 
@@ -124,3 +124,21 @@ def prepare_distributed(cfg: Config, launcher: Optional[str] = None) -> None:
         return
     qualify_model_wrapper_type(cfg)
     setup_cpu_distributed(cfg, launcher)
+
+
+def finish_distributed() -> None:
+    """End a run that succeeded: wait for every rank, then destroy the
+    process group. A no-op when no process group exists.
+
+    Without this the group is torn down during interpreter finalisation,
+    where gloo's worker threads can abort the process (SIGABRT,
+    "terminate called without an active exception") after the work is
+    done, failing a finished job; PyTorch asks every process to call
+    ``destroy_process_group`` at the end of ``main``. The tools call this
+    only after success: a rank that failed must not wait in the barrier
+    for ranks that will never reach it.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()

@@ -1,13 +1,16 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """CPU DDP wrapper config (ENVIRONMENT.md section 4)."""
+import socket
 from unittest import mock
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmvp.utils import (cpu_model_wrapper_cfg, prepare_distributed,
-                        qualify_model_wrapper_type, setup_cpu_distributed)
+from mmvp.utils import (cpu_model_wrapper_cfg, finish_distributed,
+                        prepare_distributed, qualify_model_wrapper_type,
+                        setup_cpu_distributed)
 
 
 def test_default_wrapper_cfg_is_added():
@@ -104,3 +107,22 @@ def test_prepare_distributed_is_a_no_op_without_launcher():
     cfg = Config(dict(model_wrapper_cfg=dict(type='VideoPredictorDDP')))
     prepare_distributed(cfg, 'none')
     assert cfg.model_wrapper_cfg.type == 'VideoPredictorDDP'
+
+
+def test_finish_distributed_destroys_the_process_group():
+    finish_distributed()  # no group: nothing to do
+    assert not dist.is_initialized()
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
+    try:
+        with mock.patch(
+                'torch.distributed.barrier', wraps=dist.barrier) as barrier:
+            finish_distributed()
+        barrier.assert_called_once()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
