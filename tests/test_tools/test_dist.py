@@ -1,6 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Two-process CPU runs (gloo) through tools/dist_train.sh and
-tools/dist_test.sh; the distributed test must match tools/test.py."""
+tools/dist_test.sh; the distributed test must match tools/test.py, and
+both tools destroy the process group before the interpreter exits."""
 import json
 import socket
 
@@ -10,6 +11,40 @@ from tools_helpers import assert_ok, run_tool, unique_name, write_tiny_config
 from mmvp.utils import safe_load
 
 
+# Imported by every rank (custom_imports): reports at exit whether the
+# process group is still alive. A group left for interpreter finalisation
+# can abort a finished gloo job ('terminate called without an active
+# exception').
+EXIT_PROBE = '''\
+import atexit
+
+import torch.distributed as dist
+
+
+@atexit.register
+def _report():
+    state = 'alive' if dist.is_initialized() else 'gone'
+    print(f'process group at exit: {state}', flush=True)
+'''
+
+LEAF = '''\
+_base_ = [{base!r}]
+custom_imports = dict(imports=['exit_probe'])
+'''
+
+
+def _probe_config(root):
+    (root / 'exit_probe.py').write_text(EXIT_PROBE)
+    cfg = root / 'exit_probe_cfg.py'
+    cfg.write_text(LEAF.format(base=str(write_tiny_config(root))))
+    return cfg
+
+
+def _assert_group_destroyed(log):
+    assert log.count('process group at exit: gone') == 2, log[-3000:]
+    assert 'process group at exit: alive' not in log
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -17,8 +52,9 @@ def _free_port():
 
 
 def test_dist_train_and_test_match_single_process(tmp_path, monkeypatch):
-    cfg = write_tiny_config(tmp_path)
+    cfg = _probe_config(tmp_path)
     work = tmp_path / 'work'
+    monkeypatch.setenv('PYTHONPATH', str(tmp_path))
     monkeypatch.setenv('PORT', str(_free_port()))
     proc = run_tool([
         'dist_train.sh', cfg, 2, '--work-dir', work, '--cfg-options',
@@ -28,10 +64,11 @@ def test_dist_train_and_test_match_single_process(tmp_path, monkeypatch):
     assert_ok(proc)
     log = proc.stdout + proc.stderr
     assert 'Distributed training: True' in log
+    _assert_group_destroyed(log)
     ckpt = safe_load(work / 'iter_2.pth')
     assert ckpt['meta']['iter'] == 2
     # CPU DDP needs device_ids=None (set by the tools without CUDA)
-    assert 'device_ids=None' in (work / 'tiny_demo.py').read_text()
+    assert 'device_ids=None' in (work / 'exit_probe_cfg.py').read_text()
 
     # 5 test clips over 2 processes: padded by the sampler, then truncated
     dist_out = tmp_path / 'dist.json'
@@ -42,6 +79,7 @@ def test_dist_train_and_test_match_single_process(tmp_path, monkeypatch):
         f'experiment_name={unique_name("ddp_test")}'
     ], tmp_path)
     assert_ok(proc)
+    _assert_group_destroyed(proc.stdout + proc.stderr)
     single_out = tmp_path / 'single.json'
     proc = run_tool([
         'test.py', cfg, work / 'iter_2.pth', '--work-dir', work, '--out',
