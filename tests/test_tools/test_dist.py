@@ -10,7 +10,6 @@ from tools_helpers import assert_ok, run_tool, unique_name, write_tiny_config
 
 from mmvp.utils import safe_load
 
-
 # Imported by every rank (custom_imports): reports at exit whether the
 # process group is still alive. A group left for interpreter finalisation
 # can abort a finished gloo job ('terminate called without an active
