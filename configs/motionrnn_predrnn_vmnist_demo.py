@@ -38,5 +38,4 @@ test_evaluator = [
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_iters=300, val_interval=150)
 default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=150, max_keep_ckpts=2))
+    logger=dict(interval=25), checkpoint=dict(interval=150, max_keep_ckpts=2))

@@ -218,8 +218,8 @@ def check_config(cfg: Config, filename: Optional[str] = None) -> None:
             for i, metric in enumerate(evaluator):
                 _check_type(metric, f'{name}[{i}]', R.METRICS, filename)
     if isinstance(cfg.get('runner_type'), str):
-        _check_type(dict(type=cfg.runner_type), 'runner_type', R.RUNNERS,
-                    filename)
+        _check_type(
+            dict(type=cfg.runner_type), 'runner_type', R.RUNNERS, filename)
     for key, hook in (cfg.get('default_hooks') or {}).items():
         _check_type(hook, f'default_hooks.{key}', R.HOOKS, filename)
     for i, hook in enumerate(cfg.get('custom_hooks') or []):

@@ -82,8 +82,7 @@ class VideoPredVisualizer(Visualizer):
                    gt.detach().float()).abs().mean(dim=1)  # [T, H, W]
             err = (err.cpu().numpy() * 255).clip(0, 255).astype(np.uint8)
             colored = np.stack([
-                cv2.applyColorMap(e, cv2.COLORMAP_JET)[..., ::-1]
-                for e in err
+                cv2.applyColorMap(e, cv2.COLORMAP_JET)[..., ::-1] for e in err
             ])
             rows.append(colored)
         h, w = rows[0].shape[1:3]

@@ -52,8 +52,8 @@ def test_config_builds(path):
 
 def test_demo_config_forward_and_backward():
     """The demo's model runs one loss step on its own data layout."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs',
-                                   'motionrnn_predrnn_vmnist_demo.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'motionrnn_predrnn_vmnist_demo.py'))
     model = MODELS.build(cfg.model)
     frames = torch.randint(0, 256, (20, 1, 64, 64), dtype=torch.uint8)
     data = model.data_preprocessor(dict(inputs=[frames, frames]), True)

@@ -22,8 +22,7 @@ def test_motionrnn_thresholds_in_uint8(level, pixel):
 def test_hko_round_trip_and_torch():
     dbz = np.array([30., 40., 50.])
     x = dbz_to_pixel(dbz, 'hko')
-    np.testing.assert_allclose(x, [0.5714286, 0.7142857, 0.8571429],
-                               atol=1e-6)
+    np.testing.assert_allclose(x, [0.5714286, 0.7142857, 0.8571429], atol=1e-6)
     np.testing.assert_allclose(pixel_to_dbz(x, 'hko'), dbz)
     t = pixel_to_dbz(torch.tensor(x), 'hko')
     assert torch.allclose(t, torch.tensor(dbz, dtype=torch.float32))

@@ -102,8 +102,9 @@ def test_copy_last_baseline():
         [(dict(inputs=inputs[None]), [_sample(pred, gt, in_frames=2)])])
     assert res2['vp/baseline_copy_last_mse_frame_sum'] == pytest.approx(0.32)
     with pytest.raises(KeyError, match="data_batch\\['inputs'\\]"):
-        MSEMetric(copy_last_baseline=True).process(
-            None, [_sample(pred, gt).to_dict()])
+        MSEMetric(
+            copy_last_baseline=True).process(None,
+                                             [_sample(pred, gt).to_dict()])
     with pytest.raises(ValueError, match='uint8'):
         MSEMetric(copy_last_baseline=True).process(
             dict(inputs=[inputs.float()]), [_sample(pred, gt).to_dict()])
@@ -120,11 +121,11 @@ def test_ssim_metric_per_frame_mean_over_samples():
         0.1 * torch.randn(g.shape, generator=torch.Generator().manual_seed(i))
         for i, g in enumerate(gts)
     ]
-    res = _run(
-        SSIMMetric(),
-        [(None, [_sample(preds[0], gts[0], 0),
-                 _sample(preds[1], gts[1], 1)]),
-         (None, [_sample(preds[2], gts[2], 2)])])
+    res = _run(SSIMMetric(), [
+        (None, [_sample(preds[0], gts[0], 0),
+                _sample(preds[1], gts[1], 1)]),
+        (None, [_sample(preds[2], gts[2], 2)])
+    ])
     per = torch.stack([
         ssim_frames(to_uint8(p), to_uint8(g)) for p, g in zip(preds, gts)
     ])  # [samples, T]
@@ -245,8 +246,13 @@ def test_core_metrics_keep_per_sample_records():
     samples = []
     for idx in (3, 8):
         gt = torch.rand(2, 1, 8, 8)
-        samples.append(dict(pred_frames=gt * 0.5, gt_frames=gt,
-                            in_frames=2, out_frames=2, sample_idx=idx))
+        samples.append(
+            dict(
+                pred_frames=gt * 0.5,
+                gt_frames=gt,
+                in_frames=2,
+                out_frames=2,
+                sample_idx=idx))
     for cls, key in ((MSEMetric, 'mse_frame_sum'), (MAEMetric,
                                                     'mae_frame_sum'),
                      (SSIMMetric, 'ssim'), (PSNRMetric, 'psnr')):

@@ -40,8 +40,7 @@ def build(name, neck):
         img_channels=1,
         in_frames=3,
         out_frames=2,
-        data_preprocessor=dict(
-            type='VideoPredDataPreprocessor', patch_size=2))
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     if neck:
         cfg['neck'] = dict(
             type='MotionRNNNeck3D' if name == 'e3dlstm' else 'MotionRNNNeck',
@@ -106,12 +105,11 @@ def test_fp16_autocast_forward_and_backward(name, neck):
 def test_bf16_train_step_with_amp_wrapper(name, neck):
     model = build(name, neck)
     wrapper = DeviceAmpOptimWrapper(
-        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
-        device='cpu')
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3), device='cpu')
     assert wrapper.cast_dtype == torch.bfloat16
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    data = dict(inputs=list((clip() * 255).to(torch.uint8)
-                            .view(2, 5, 1, 8, 8)))
+    data = dict(
+        inputs=list((clip() * 255).to(torch.uint8).view(2, 5, 1, 8, 8)))
     log_vars = model.train_step(data, wrapper)
     assert torch.isfinite(torch.as_tensor(log_vars['loss']))
     # parameters stay fp32 (autocast casts per op) and every one moved
@@ -147,7 +145,10 @@ def test_warp_samples_in_fp32_under_autocast(monkeypatch):
     with torch.autocast('cpu', dtype=torch.bfloat16):
         # E is a conv output, so bf16 under autocast; F (offsets) fp32
         out = deform_warp(
-            feat.bfloat16(), offsets, mask.bfloat16(), weight,
+            feat.bfloat16(),
+            offsets,
+            mask.bfloat16(),
+            weight,
             impl='grid_sample')
     assert seen == [(torch.float32, torch.float32)]
     assert torch.isfinite(out).all()
@@ -164,7 +165,10 @@ def test_warp_under_autocast_close_to_fp32(dtype):
     g_ref, = torch.autograd.grad(ref.square().sum(), offsets)
     with torch.autocast('cpu', dtype=dtype):
         out = deform_warp(
-            feat.to(dtype), offsets, mask.to(dtype), weight,
+            feat.to(dtype),
+            offsets,
+            mask.to(dtype),
+            weight,
             impl='grid_sample')
         g_out, = torch.autograd.grad(out.float().square().sum(), offsets)
     assert g_out.dtype == torch.float32
@@ -184,6 +188,8 @@ def test_lerp_promotes_mixed_dtypes():
     # exact for binary weights, as the scheduled-sampling mask is
     binary = torch.tensor([0., 1., 1., 0.])
     torch.testing.assert_close(
-        lerp(start, end.float(), binary), torch.where(
-            binary.bool(), end.float(), start), rtol=0, atol=0)
+        lerp(start, end.float(), binary),
+        torch.where(binary.bool(), end.float(), start),
+        rtol=0,
+        atol=0)
     assert lerp(start, start + 1, 0.5).dtype == torch.float32

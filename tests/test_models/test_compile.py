@@ -49,8 +49,7 @@ def build(name, neck, **kwargs):
         out_frames=2,
         # a mask that changes with the iteration
         sampling=dict(mode='linear', start=1.0, rate=0.3, stop_iter=10),
-        data_preprocessor=dict(
-            type='VideoPredDataPreprocessor', patch_size=2))
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     if neck:
         cfg['neck'] = dict(
             type='MotionRNNNeck3D' if name == 'e3dlstm' else 'MotionRNNNeck',
@@ -62,9 +61,10 @@ def build(name, neck, **kwargs):
 
 def batch(i):
     g = torch.Generator().manual_seed(100 + i)
-    return dict(inputs=list(
-        torch.randint(0, 256, (2, 5, 1, 8, 8), generator=g,
-                      dtype=torch.uint8)))
+    return dict(
+        inputs=list(
+            torch.randint(
+                0, 256, (2, 5, 1, 8, 8), generator=g, dtype=torch.uint8)))
 
 
 def test_sampling_mask_runs_eagerly_under_compile():

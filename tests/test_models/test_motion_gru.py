@@ -8,8 +8,8 @@ from mmvp.models.necks import deform_warp
 
 def test_motion_gru_step_by_hand():
     torch.manual_seed(0)
-    block = MotionGRU(hidden_channels=8, neighbour=3, kernel_size=3,
-                      momentum=0.5).double()
+    block = MotionGRU(
+        hidden_channels=8, neighbour=3, kernel_size=3, momentum=0.5).double()
     for conv in (block.update, block.reset, block.output, block.warp_mask):
         assert conv.weight.abs().sum() == 0  # zero-initialised (trap 9)
         torch.nn.init.normal_(conv.weight, std=0.1)
@@ -59,8 +59,8 @@ def test_odd_hidden_size_is_refused():
 
 def test_neck_highway_and_fusion_order():
     torch.manual_seed(0)
-    neck = MotionRNNNeck(in_channels=4, hidden_channels=8, num_layers=3,
-                         kernel_size=3)
+    neck = MotionRNNNeck(
+        in_channels=4, hidden_channels=8, num_layers=3, kernel_size=3)
     assert len(neck.blocks) == 2  # L - 1 MotionGRUs
     frame = torch.randn(2, 4, 4, 4)
     h = torch.randn(2, 8, 4, 4)
@@ -80,8 +80,13 @@ def test_neck_highway_and_fusion_order():
 
 
 def test_neck_without_first_layer_highway():
-    neck = MotionRNNNeck(4, 8, 2, kernel_size=3, highway_first_layer=False,
-                         use_motion_gru=False)
+    neck = MotionRNNNeck(
+        4,
+        8,
+        2,
+        kernel_size=3,
+        highway_first_layer=False,
+        use_motion_gru=False)
     assert neck.begin_step(torch.zeros(1, 4, 2, 2)) is None
     h = torch.randn(1, 8, 2, 2)
     out, v, _ = neck.after_layer(0, h, torch.rand(1, 8, 2, 2), None, None)

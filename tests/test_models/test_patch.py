@@ -28,8 +28,10 @@ def test_patch_round_trip_and_difference_from_pixel_unshuffle():
     # pixel_unshuffle uses (c, dy, dx): same values, other channel order
     unshuffled = F.pixel_unshuffle(frames.flatten(0, 1), 4).view_as(patches)
     assert not torch.equal(unshuffled, patches)
-    perm = [ch * 16 + dy * 4 + dx for dy in range(4) for dx in range(4)
-            for ch in range(3)]
+    perm = [
+        ch * 16 + dy * 4 + dx for dy in range(4) for dx in range(4)
+        for ch in range(3)
+    ]
     assert torch.equal(unshuffled[:, :, perm], patches)
 
 

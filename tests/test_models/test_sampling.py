@@ -15,8 +15,8 @@ def test_linear_schedule_values():
     assert linear_sampling_prob(49999) == pytest.approx(2e-5)
     assert linear_sampling_prob(50000) == 0.0
     assert linear_sampling_prob(10, start=0.5, rate=0.1, stop_iter=100) == 0
-    assert linear_sampling_prob(3, start=0.5, rate=0.1,
-                                stop_iter=100) == pytest.approx(0.2)
+    assert linear_sampling_prob(
+        3, start=0.5, rate=0.1, stop_iter=100) == pytest.approx(0.2)
 
 
 def test_reverse_schedule_values():

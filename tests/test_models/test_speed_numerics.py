@@ -45,17 +45,19 @@ CASES = {
     'predrnn': ('predrnn', None, {}),
     'predrnn+motionrnn': ('predrnn', {}, {}),
     'predrnn+motionrnn_notrend': ('predrnn', dict(use_trend=False), {}),
-    'predrnn+motionrnn_notransient': ('predrnn', dict(use_transient=False),
-                                      {}),
+    'predrnn+motionrnn_notransient':
+    ('predrnn', dict(use_transient=False), {}),
     'predrnn+motionrnn_reverse': ('predrnn', {}, dict(reverse_input=True)),
     'predrnnpp': ('predrnnpp', None, {}),
     'predrnnpp+motionrnn': ('predrnnpp', {}, {}),
-    'predrnnv2': ('predrnnv2', None,
-                  dict(sampling=dict(mode='reverse', start_iter=5,
-                                     stop_iter=15, alpha=4.))),
-    'predrnnv2+motionrnn': ('predrnnv2', {},
-                            dict(sampling=dict(mode='reverse', start_iter=5,
-                                               stop_iter=15, alpha=4.))),
+    'predrnnv2':
+    ('predrnnv2', None,
+     dict(
+         sampling=dict(mode='reverse', start_iter=5, stop_iter=15, alpha=4.))),
+    'predrnnv2+motionrnn':
+    ('predrnnv2', {},
+     dict(
+         sampling=dict(mode='reverse', start_iter=5, stop_iter=15, alpha=4.))),
     'mim': ('mim', None, {}),
     'mim+motionrnn': ('mim', {}, {}),
     'e3dlstm': ('e3dlstm', None, {}),
@@ -77,8 +79,7 @@ def build_case(name: str) -> VideoPredictor:
         out_frames=3,
         # a schedule that mixes true and predicted frames within 20 iters
         sampling=dict(mode='linear', start=1.0, rate=0.05, stop_iter=20),
-        data_preprocessor=dict(type='VideoPredDataPreprocessor',
-                               patch_size=2))
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     if neck is not None:
         neck_type = 'MotionRNNNeck3D' if backbone == 'e3dlstm' else \
             'MotionRNNNeck'
@@ -95,8 +96,8 @@ def run_losses(name: str, iters: int = ITERS):
     optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
     gen = torch.Generator().manual_seed(SEED + 1)
     # uint8 clips [T, C, H, W] as the pipeline packs them, 8x8 grey
-    clips = torch.randint(0, 256, (iters, 2, 6, 1, 8, 8), generator=gen,
-                          dtype=torch.uint8)
+    clips = torch.randint(
+        0, 256, (iters, 2, 6, 1, 8, 8), generator=gen, dtype=torch.uint8)
     # the model reads the iteration from the current MessageHub
     hub = MessageHub.get_current_instance()
     losses = []

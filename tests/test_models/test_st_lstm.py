@@ -13,8 +13,7 @@ def test_st_lstm_step_by_hand():
     torch.manual_seed(0)
     cell = STLSTMCell(3, 4, kernel_size=3).double()
     x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
-    h, c, m = (torch.randn(2, 4, 5, 5, dtype=torch.float64)
-               for _ in range(3))
+    h, c, m = (torch.randn(2, 4, 5, 5, dtype=torch.float64) for _ in range(3))
     wx = cell.conv_x.weight.split(4)
     wh = cell.conv_h.weight.split(4)
     wm = cell.conv_m.weight.split(4)
@@ -40,8 +39,8 @@ def test_st_lstm_step_by_hand():
 
 def test_predrnn_stack_zero_state_shapes_and_zigzag():
     torch.manual_seed(0)
-    stack = PredRNN(in_channels=16, hidden_channels=8, num_layers=3,
-                    kernel_size=3)
+    stack = PredRNN(
+        in_channels=16, hidden_channels=8, num_layers=3, kernel_size=3)
     frame = torch.randn(2, 16, 6, 6)
     state = stack.init_state(frame)
     assert all(t.abs().sum() == 0 for t in state['h'] + state['c'])

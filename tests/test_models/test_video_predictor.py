@@ -10,26 +10,29 @@ from mmvp.structures import VideoPredDataSample
 
 def build(neck=True, hidden=8, layers=3, **kwargs):
     cfg = dict(
-        backbone=dict(type='PredRNN', hidden_channels=hidden,
-                      num_layers=layers, kernel_size=3),
+        backbone=dict(
+            type='PredRNN',
+            hidden_channels=hidden,
+            num_layers=layers,
+            kernel_size=3),
         neck=dict(type='MotionRNNNeck', kernel_size=3) if neck else None,
         img_channels=1,
         in_frames=3,
         out_frames=2,
-        data_preprocessor=dict(type='VideoPredDataPreprocessor',
-                               patch_size=2))
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     cfg.update(kwargs)
     return VideoPredictor(**cfg)
 
 
 def h36m(neck):
     return VideoPredictor(
-        backbone=dict(type='PredRNN', hidden_channels=64, num_layers=4,
-                      kernel_size=5),
+        backbone=dict(
+            type='PredRNN', hidden_channels=64, num_layers=4, kernel_size=5),
         neck=dict(type='MotionRNNNeck') if neck else None,
-        img_channels=3, in_frames=4, out_frames=4,
-        data_preprocessor=dict(type='VideoPredDataPreprocessor',
-                               patch_size=4))
+        img_channels=3,
+        in_frames=4,
+        out_frames=4,
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=4))
 
 
 def count(model):
@@ -82,14 +85,16 @@ def test_zero_state_rollout_is_deterministic():
 def test_predict_fills_samples_and_rolls_out_beyond_horizon():
     model = build().eval()
     x = clip()
-    samples = [VideoPredDataSample(metainfo=dict(sample_idx=i))
-               for i in range(2)]
+    samples = [
+        VideoPredDataSample(metainfo=dict(sample_idx=i)) for i in range(2)
+    ]
     out = model(x, samples, mode='predict')
     assert out[0].pred_frames.shape == (2, 1, 8, 8)
     assert out[0].gt_frames.shape == (2, 1, 8, 8)
-    assert torch.allclose(out[1].gt_frames[0],
-                          x[1, 3, [0, 1, 2, 3]].view(1, 2, 2, 4, 4)
-                          .permute(0, 3, 1, 4, 2).reshape(1, 8, 8))
+    assert torch.allclose(
+        out[1].gt_frames[0],
+        x[1, 3, [0, 1, 2, 3]].view(1, 2, 2, 4, 4).permute(0, 3, 1, 4,
+                                                          2).reshape(1, 8, 8))
     model.test_cfg['num_future'] = 6
     long = model(x[:, :3], mode='predict')
     assert long[0].pred_frames.shape == (6, 1, 8, 8)
@@ -105,8 +110,8 @@ def test_too_short_clip_names_the_lengths():
 
 
 def test_loss_logs_sampling_probability_from_the_iteration():
-    model = build(sampling=dict(mode='linear', start=1.0, rate=0.01,
-                                stop_iter=100))
+    model = build(
+        sampling=dict(mode='linear', start=1.0, rate=0.01, stop_iter=100))
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', 49)
     losses = model(clip(), mode='loss')
@@ -156,26 +161,27 @@ def test_reverse_input_makes_two_updates_with_one_mask():
 def test_ablations_train_with_all_parameters_used(switches):
     neck = dict(type='MotionRNNNeck', kernel_size=3, **switches)
     model = VideoPredictor(
-        backbone=dict(type='PredRNN', hidden_channels=8, num_layers=3,
-                      kernel_size=3),
-        neck=neck, in_frames=3, out_frames=2,
-        data_preprocessor=dict(type='VideoPredDataPreprocessor',
-                               patch_size=2))
+        backbone=dict(
+            type='PredRNN', hidden_channels=8, num_layers=3, kernel_size=3),
+        neck=neck,
+        in_frames=3,
+        out_frames=2,
+        data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=2))
     model(clip(), mode='loss')['loss'].backward()
     assert all(p.grad is not None for p in model.parameters())
 
 
 def test_dataset_and_model_lengths_must_agree():
     model = build()
-    samples = [VideoPredDataSample(metainfo=dict(in_frames=4,
-                                                 out_frames=1))] * 2
+    samples = [VideoPredDataSample(metainfo=dict(in_frames=4, out_frames=1))
+               ] * 2
     with pytest.raises(ValueError, match='in_frames=4 but the model'):
         model(clip(), samples, mode='predict')
 
 
 def test_sampling_mask_is_a_function_of_the_iteration():
-    model = build(sampling=dict(mode='linear', start=1.0, rate=0.01,
-                                stop_iter=100))
+    model = build(
+        sampling=dict(mode='linear', start=1.0, rate=0.01, stop_iter=100))
     hub = MessageHub.get_current_instance()
     x = clip(batch=64)
     hub.update_info('iter', 30)

@@ -86,8 +86,8 @@ def test_grid_sample_warp_matches_reference(k, scale):
 
 def test_zero_offsets_unit_mask_is_a_plain_convolution():
     feat, offsets, mask, weight = make_inputs(3)
-    out = deform_warp(feat, torch.zeros_like(offsets),
-                      torch.ones_like(mask), weight)
+    out = deform_warp(feat, torch.zeros_like(offsets), torch.ones_like(mask),
+                      weight)
     conv = torch.nn.functional.conv2d(feat, weight, padding=1)
     assert torch.allclose(out, conv, atol=1e-12)
 
@@ -100,8 +100,8 @@ def test_integer_shift_moves_the_map():
     offsets = torch.zeros(1, 18, 5, 6, dtype=torch.float64)
     offsets[:, 4] = 1.0  # centre tap, row offset
     offsets[:, 9 + 4] = 2.0  # centre tap, column offset
-    out = deform_warp(feat, offsets, torch.ones(1, 9, 5, 6,
-                                                dtype=torch.float64), weight)
+    out = deform_warp(feat, offsets,
+                      torch.ones(1, 9, 5, 6, dtype=torch.float64), weight)
     expected = torch.zeros(5, 6, dtype=torch.float64)
     expected[:4, :4] = feat[0, 0, 1:, 2:]
     assert torch.allclose(out[0, 0], expected, atol=1e-12)

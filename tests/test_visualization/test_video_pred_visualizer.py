@@ -28,8 +28,7 @@ def test_strip_layout_and_content(tmp_path):
     # 4 rows of 6 px + 3 gaps; 3 frames of 8 px + 2 gaps
     assert strip.shape == (4 * 6 + 3 * 2, 3 * 8 + 2 * 2, 3)
     # row 0, frame 1 is input frame 1 repeated to RGB
-    np.testing.assert_array_equal(strip[0:6, 10:18, 0],
-                                  inputs[1, 0].numpy())
+    np.testing.assert_array_equal(strip[0:6, 10:18, 0], inputs[1, 0].numpy())
     # prediction row, frame 0 was clipped to 1.0 -> 255
     assert np.all(strip[16:22, 0:8] == 255)
     # error row: zero error at frame 1 (jet colormap of 0 is dark blue)

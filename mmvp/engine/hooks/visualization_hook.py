@@ -62,11 +62,13 @@ class VideoPredVisualizationHook(Hook):
             self._visualizer.add_datasample(
                 name, inputs[i], sample, step=step, out_file=out_file)
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None,
-                       outputs=None):
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self._draw(runner, batch_idx, data_batch, outputs, runner.iter, None)
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx,
+                        data_batch=None,
                         outputs=None):
         out_dir = None
         if self.out_dir is not None:

@@ -118,8 +118,7 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
         for layer in range(self.num_layers):
             h, o = self.layer_step(layer, inp, state)
             if neck is not None:
-                h, v, neck_state = neck.after_layer(layer, h, o, v,
-                                                    neck_state)
+                h, v, neck_state = neck.after_layer(layer, h, o, v, neck_state)
             state['h'][layer] = h
             inp = self.next_input(layer, h, state)
         return self.head(inp), state, neck_state

@@ -32,8 +32,8 @@ class PredRNN(BaseRecurrentStack):
                  out_channels: Optional[int] = None,
                  layer_norm: bool = False,
                  input_size: Optional[Sequence[int]] = None):
-        super().__init__(in_channels, hidden_channels, num_layers,
-                         kernel_size, out_channels)
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
+                         out_channels)
         self.cells = nn.ModuleList([
             STLSTMCell(
                 in_channels if i == 0 else hidden_channels,

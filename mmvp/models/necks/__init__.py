@@ -8,7 +8,6 @@ from .motionrnn_neck import MotionRNNNeck
 from .motionrnn_neck_3d import MotionRNNNeck3D
 
 __all__ = [
-    'BaseRecurrentNeck', 'deform_warp', 'offsets_to_interleaved',
-    'MotionGRU', 'MotionHighway', 'MotionRNNNeck',
-    'MotionGRU3D', 'MotionRNNNeck3D'
+    'BaseRecurrentNeck', 'deform_warp', 'offsets_to_interleaved', 'MotionGRU',
+    'MotionHighway', 'MotionRNNNeck', 'MotionGRU3D', 'MotionRNNNeck3D'
 ]

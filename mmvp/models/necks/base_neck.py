@@ -28,8 +28,7 @@ class BaseRecurrentNeck(nn.Module, metaclass=ABCMeta):
         """Called with the step's input frame; returns the highway seed."""
 
     @abstractmethod
-    def after_layer(
-        self, layer: int, h: torch.Tensor, o: torch.Tensor,
-        highway: Optional[torch.Tensor], state: Any
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor], Any]:
+    def after_layer(self, layer: int, h: torch.Tensor, o: torch.Tensor,
+                    highway: Optional[torch.Tensor], state: Any
+                    ) -> Tuple[torch.Tensor, Optional[torch.Tensor], Any]:
         """Returns ``(new_h, new_highway, new_state)``."""

@@ -132,8 +132,7 @@ class MotionGRU(nn.Module):
             trend = _zero(filt).expand_as(filt)
             filt = transient if transient is not None else trend
         mask = torch.sigmoid(self.warp_mask(enc))
-        warped = deform_warp(enc, filt, mask, self.warp_weight,
-                             self.warp_impl)
+        warped = deform_warp(enc, filt, mask, self.warp_weight, self.warp_impl)
         dec = self.dec(warped)
         gate = torch.sigmoid(self.gate(torch.cat([dec, hidden], dim=1)))
         # G * Hh + (1 - G) * H in one op

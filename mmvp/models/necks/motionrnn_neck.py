@@ -74,7 +74,8 @@ class MotionRNNNeck(BaseRecurrentNeck):
                 for _ in range(num_layers - 1)
             ])
 
-    def init_state(self, hidden: torch.Tensor,
+    def init_state(self,
+                   hidden: torch.Tensor,
                    mode: str = 'zeros') -> Optional[List[Tuple]]:
         if not self.use_motion_gru:
             return None

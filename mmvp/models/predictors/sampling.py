@@ -86,6 +86,5 @@ def sampling_mask(batch_size: int,
     else:
         raise ValueError(f"sampling mode must be None, 'linear' or "
                          f"'reverse', got {mode!r}")
-    draws = torch.rand(
-        batch_size, steps, device=device, generator=generator)
+    draws = torch.rand(batch_size, steps, device=device, generator=generator)
     return (draws < probs).float(), info
