@@ -196,6 +196,7 @@ def main():
         dump_results(args.out, metrics, collect_per_sample(runner),
                      args.config, args.checkpoint)
         runner.logger.info(f'Metrics written to {args.out}')
+    del runner  # frees the DDP wrapper, which holds the process group
     finish_distributed()
 
 

@@ -144,6 +144,7 @@ def main():
             check_checkpoint_compatibility(runner.model, checkpoint)
 
         runner.train()
+    del runner  # frees the DDP wrapper, which holds the process group
     finish_distributed()
 
 

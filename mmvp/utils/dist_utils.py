@@ -1,6 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Distributed runs on machines without CUDA (gloo backend)."""
 import datetime
+import gc
 from typing import Optional
 
 import torch
@@ -127,18 +128,23 @@ def prepare_distributed(cfg: Config, launcher: Optional[str] = None) -> None:
 
 
 def finish_distributed() -> None:
-    """End a run that succeeded: wait for every rank, then destroy the
-    process group. A no-op when no process group exists.
+    """End a run that succeeded: wait for every rank, collect the objects
+    that hold the process group, then destroy it. A no-op when no process
+    group exists.
 
-    Without this the group is torn down during interpreter finalisation,
-    where gloo's worker threads can abort the process (SIGABRT,
-    "terminate called without an active exception") after the work is
-    done, failing a finished job; PyTorch asks every process to call
-    ``destroy_process_group`` at the end of ``main``. The tools call this
-    only after success: a rank that failed must not wait in the barrier
-    for ranks that will never reach it.
+    Call it after the last reference to the Runner is dropped (``del
+    runner``). The Runner's DDP wrapper holds the group and sits in
+    reference cycles, so without a collection here it, and with it the
+    group's C++ object and gloo's worker threads, would only be freed
+    during interpreter finalisation, where that can abort the process
+    (SIGABRT, "terminate called without an active exception") after the
+    work is done and fail a finished job. PyTorch asks every process to
+    call ``destroy_process_group`` at the end of ``main``. The tools call
+    this only after success: a rank that failed must not wait in the
+    barrier for ranks that will never reach it.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
     dist.barrier()
+    gc.collect()
     dist.destroy_process_group()

@@ -1,7 +1,8 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Two-process CPU runs (gloo) through tools/dist_train.sh and
 tools/dist_test.sh; the distributed test must match tools/test.py, and
-both tools destroy the process group before the interpreter exits."""
+both tools free their DDP wrapper and destroy the process group before
+the interpreter exits."""
 import json
 import socket
 
@@ -16,14 +17,20 @@ from mmvp.utils import safe_load
 # exception').
 EXIT_PROBE = '''\
 import atexit
+import gc
 
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 
 @atexit.register
 def _report():
     state = 'alive' if dist.is_initialized() else 'gone'
     print(f'process group at exit: {state}', flush=True)
+    # a DDP wrapper left to interpreter finalisation keeps its group's
+    # C++ object (and gloo's threads) alive until then
+    ddp = sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
+    print(f'DDP wrappers at exit: {ddp}', flush=True)
 '''
 
 LEAF = '''\
@@ -42,6 +49,7 @@ def _probe_config(root):
 def _assert_group_destroyed(log):
     assert log.count('process group at exit: gone') == 2, log[-3000:]
     assert 'process group at exit: alive' not in log
+    assert log.count('DDP wrappers at exit: 0') == 2, log[-3000:]
 
 
 def _free_port():
