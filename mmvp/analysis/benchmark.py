@@ -41,8 +41,8 @@ __all__ = [
     'random_batch', 'build_optim_wrapper', 'autocast_context',
     'to_channels_last', 'channels_last_inputs', 'benchmark_train',
     'benchmark_infer', 'train_step_fn', 'infer_step_fn', 'time_paired',
-    'step_flops', 'machine_info', 'loadavg', 'format_seconds', 'format_bytes',
-    'format_table', 'AMP_DTYPES'
+    'profile_step', 'step_flops', 'machine_info', 'loadavg', 'format_seconds',
+    'format_bytes', 'format_table', 'AMP_DTYPES'
 ]
 
 #: ``--amp`` names and their dtypes.
@@ -401,6 +401,48 @@ def time_paired(fn: Callable[[int], object],
     return out
 
 
+def profile_step(fn: Callable[[int], object], i: int, device='cpu') -> dict:
+    """Run ``fn(i)`` once under ``torch.profiler``: where a step goes.
+
+    Returns:
+        dict: ``host_ops``, the top-level ATen operators the step
+        dispatched (each costs host time in PyTorch's dispatcher and, in
+        eager mode, launches its own kernels), and on CUDA
+        ``device_events`` (kernels, copies and fills) and
+        ``device_time_s``, their summed duration. A device time far below
+        the step's wall time means the step is bound by the host, i.e. by
+        the number of operators rather than their arithmetic.
+    """
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    cuda = _device_type(device) == 'cuda'
+    activities = [ProfilerActivity.CPU]
+    if cuda:
+        activities.append(ProfilerActivity.CUDA)
+    synchronize(device)
+    with profile(activities=activities) as prof:
+        fn(i)
+        synchronize(device)
+    events = prof.events()
+
+    def nested(event):
+        parent = event.cpu_parent
+        return parent is not None and parent.name.startswith('aten::')
+
+    out = dict(
+        host_ops=sum(1 for e in events
+                     if e.name.startswith('aten::') and not nested(e)),
+        device_events=None,
+        device_time_s=None)
+    if cuda:
+        on_device = [e for e in events if e.device_type == DeviceType.CUDA]
+        out.update(
+            device_events=len(on_device),
+            device_time_s=sum(e.time_range.elapsed_us()
+                              for e in on_device) / 1e6)
+    return out
+
+
 def step_flops(macs_per_sequence: int,
                batch_size: int,
                updates_per_step: int = 1) -> dict:
@@ -433,7 +475,15 @@ def machine_info(device='cpu') -> dict:
     except (AttributeError, OSError):
         info['loadavg_1min'] = None
     if _device_type(device) == 'cuda':
-        info['gpu'] = torch.cuda.get_device_name(device)
+        info.update(
+            gpu=torch.cuda.get_device_name(device),
+            cuda=torch.version.cuda,
+            cudnn=torch.backends.cudnn.version(),
+            # fp32 convolutions use TF32 tensor cores when this is on
+            # (PyTorch's default); fp32 matrix products when the next is
+            cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+            matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+            cudnn_benchmark=torch.backends.cudnn.benchmark)
     return info
 
 

@@ -293,3 +293,40 @@ def test_tool_refuses_bad_requests(tool):
         tool.main([DEMO, *TINY, '--batch-size', '0'])
     with pytest.raises(SystemExit, match='not divisible'):
         tool.main([DEMO, '--shape', '18', '18', '1'])
+
+
+def test_profile_step_counts_operators_on_cpu():
+    x = torch.randn(4, 4)
+    out = bm.profile_step(lambda i: (x @ x).relu().sum(), 0, 'cpu')
+    # matmul (mm), relu and sum at least; nested calls are not counted
+    assert 3 <= out['host_ops'] <= 6
+    assert out['device_events'] is None and out['device_time_s'] is None
+
+
+def test_tool_profile_reports_operator_counts(tool):
+    out = tool.main([
+        DEMO, *TINY, '--mode', 'train', '--profile', '--baseline',
+        osp.join(REPO, 'configs', 'predrnn_vmnist.py')
+    ])
+    main_ops = out['results'][0]['profile']['host_ops']
+    base_ops = out['baseline']['results'][0]['profile']['host_ops']
+    # MotionGRU adds operators to every step of the same backbone
+    assert main_ops > base_ops > 100
+    report = tool.format_report(out)
+    assert f'dispatched {main_ops:,} ATen operators' in report
+    assert 'train (baseline): one profiled step' in report
+
+
+def test_tool_cudnn_benchmark_follows_the_config_on_cuda(tool, monkeypatch):
+    cfg = Config(dict(env_cfg=dict(cudnn_benchmark=True)))
+    args = tool.parse_args([DEMO])
+    monkeypatch.setattr(torch.backends.cudnn, 'benchmark', False)
+    assert tool._cudnn_benchmark(cfg, args, torch.device('cuda')) is True
+    assert torch.backends.cudnn.benchmark is True
+    args = tool.parse_args([DEMO, '--no-cudnn-benchmark'])
+    assert tool._cudnn_benchmark(cfg, args, torch.device('cuda')) is False
+    assert torch.backends.cudnn.benchmark is False
+    # untouched on the CPU, and refused when asked for there
+    assert tool._cudnn_benchmark(cfg, args, torch.device('cpu')) is None
+    with pytest.raises(SystemExit, match='needs --device cuda'):
+        tool.main([DEMO, *TINY, '--cudnn-benchmark'])

@@ -40,13 +40,14 @@ from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
 from mmvp.analysis.benchmark import (PeakMemory, build_optim_wrapper,
                                      format_seconds, format_table,
                                      infer_step_fn, loadavg, machine_info,
-                                     random_batch, step_flops, time_iterations,
-                                     time_paired, train_step_fn)
+                                     profile_step, random_batch, step_flops,
+                                     time_iterations, time_paired,
+                                     train_step_fn)
 from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Time training steps and inference of a video '
         'prediction model on random frames')
@@ -100,6 +101,20 @@ def parse_args(argv=None):
         'i.e. the model\'s channels_last option (default: the config\'s '
         'value)')
     parser.add_argument(
+        '--cudnn-benchmark',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='let cuDNN time its convolution algorithms for each shape and '
+        'keep the fastest (torch.backends.cudnn.benchmark; default: the '
+        'config\'s env_cfg.cudnn_benchmark, as in training); CUDA only')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='after timing, profile one more step of each model: the ATen '
+        'operators it dispatches and, on CUDA, its kernels and their '
+        'summed device time (a device time far below the step time means '
+        'the host is the bottleneck)')
+    parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='cpu or cuda (default: cuda when available)')
@@ -133,7 +148,11 @@ def parse_args(argv=None):
         help='override settings of the baseline only (after '
         '--cfg-options), e.g. to time one config against itself with '
         'model.channels_last=False')
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def resolve_settings(cfg: Config, args) -> dict:
@@ -239,6 +258,7 @@ def run(args) -> dict:
                          'measure each model\'s peak memory)')
     cfg = _load_config(args.config, args)
     settings = resolve_settings(cfg, args)
+    cudnn_benchmark = _cudnn_benchmark(cfg, args, device)
     entries = []  # (info, cfg, model, flops)
     paths = [args.config] + ([args.baseline] if args.baseline else [])
     for k, path in enumerate(paths):
@@ -282,6 +302,12 @@ def run(args) -> dict:
             res = paired['main']
             res['ratio_to_baseline'] = paired['ratio']
         load = _mean_load(load, loadavg())
+        if args.profile:
+            step = args.warmup + args.iters
+            profiles = [profile_step(f, step, device) for f in fns]
+            res['profile'] = profiles[0]
+            if paired is not None:
+                paired['baseline']['profile'] = profiles[1]
         if mode == 'train':  # mean logged loss, a sanity figure
             res['loss'] = _mean(losses[0])
             if paired is not None:
@@ -304,6 +330,7 @@ def run(args) -> dict:
         batch_size=args.batch_size,
         amp=args.amp,
         compile=args.compile,
+        cudnn_benchmark=cudnn_benchmark,
         channels_last=info['channels_last'],
         updates_per_step=info['updates_per_step'],
         iters=args.iters,
@@ -319,6 +346,20 @@ def run(args) -> dict:
             cfg_options=dict(args.baseline_cfg_options or {}),
             results=baseline_rows)
     return out
+
+
+def _cudnn_benchmark(cfg: Config, args, device: torch.device):
+    """Set ``torch.backends.cudnn.benchmark`` from ``--cudnn-benchmark``
+    or the config's ``env_cfg``; None (untouched) on CPU."""
+    if device.type != 'cuda':
+        if args.cudnn_benchmark:
+            raise SystemExit('--cudnn-benchmark needs --device cuda')
+        return None
+    value = args.cudnn_benchmark
+    if value is None:
+        value = bool(cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
+    torch.backends.cudnn.benchmark = value
+    return value
 
 
 def _mean(values) -> float:
@@ -342,7 +383,8 @@ def format_report(out: dict) -> str:
         f'{seq["patch_size"]}, batch {out["batch_size"]}, '
         f'{out["updates_per_step"]} update(s) per training step',
         f'Options:  amp={out["amp"] or "off"}, compile={out["compile"]}, '
-        f'channels_last={out["channels_last"]}, {out["iters"]} iterations '
+        f'channels_last={out["channels_last"]}, '
+        f'cudnn_benchmark={out["cudnn_benchmark"]}, {out["iters"]} iterations '
         f'after {out["warmup"]} warm-up',
         f'Machine:  torch {mach["torch"]}, {mach["device"]}, '
         f'{mach["threads"]} threads',
@@ -366,6 +408,10 @@ def format_report(out: dict) -> str:
         ]
     lines += ['', format_table(rows)]
     for r in out['results']:
+        lines += _profile_lines(r, r['mode'])
+    for r in (base or {}).get('results', []):
+        lines += _profile_lines(r, r['mode'] + ' (baseline)')
+    for r in out['results']:
         ratio = r.get('ratio_to_baseline')
         if ratio:
             base_wall = _baseline_row(base, r['mode'])['wall']
@@ -375,6 +421,20 @@ def format_report(out: dict) -> str:
                          f'{format_seconds(r["wall"]["median"])} against '
                          f'{format_seconds(base_wall["median"])})')
     return '\n'.join(lines)
+
+
+def _profile_lines(row: dict, label: str) -> list:
+    prof = row.get('profile')
+    if not prof:
+        return []
+    line = f'{label}: one profiled step dispatched {prof["host_ops"]:,} ' \
+        'ATen operators'
+    if prof['device_time_s'] is not None:
+        busy = prof['device_time_s'] / row['wall']['median']
+        line += (f', ran {prof["device_events"]:,} device kernels/copies '
+                 f'for {format_seconds(prof["device_time_s"])} ({busy:.0%} '
+                 'of the median step)')
+    return [line]
 
 
 def _baseline_row(base: dict, mode: str) -> dict:
