@@ -122,6 +122,73 @@ def test_bf16_train_step_with_amp_wrapper(name, neck):
     assert len(moved) == len(before)
 
 
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs a CUDA device')
+
+
+@pytest.fixture
+def exact_fp32_cuda():
+    """fp32 CUDA convolutions and products without TF32 (PyTorch lets
+    cuDNN use TF32 by default), so CUDA can be compared with the CPU."""
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    (torch.backends.cudnn.allow_tf32,
+     torch.backends.cuda.matmul.allow_tf32) = flags
+
+
+@needs_cuda
+@pytest.mark.parametrize('name,neck', CASES)
+def test_cuda_matches_cpu(name, neck, exact_fp32_cuda):
+    # the same weights and clip on both devices: the rollout and the
+    # gradients of every parameter agree to fp32 rounding
+    cpu = build(name, neck)
+    gpu = build(name, neck).cuda()
+    results = []
+    for model, x in ((cpu, clip()), (gpu, clip().cuda())):
+        out = model(x, mode='tensor')
+        out.square().mean().backward()
+        results.append((out, {n: p.grad for n, p in model.named_parameters()}))
+    (out_cpu, grads_cpu), (out_gpu, grads_gpu) = results
+    assert rel_error(out_gpu.cpu(), out_cpu) < 1e-4
+    for n, g in grads_cpu.items():
+        # (PredRNN-v2's decoupling adapters serve only its training loss)
+        assert (g is None) == (grads_gpu[n] is None), n
+        if g is not None:
+            assert rel_error(grads_gpu[n].cpu(), g) < 1e-3, n
+
+
+@needs_cuda
+@pytest.mark.parametrize('name,neck', CASES)
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_cuda_train_step_with_amp_wrapper(name, neck, dtype):
+    model = build(name, neck).cuda()
+    wrapper = DeviceAmpOptimWrapper(
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+        device='cuda',
+        dtype=dtype)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    data = dict(
+        inputs=list((clip() * 255).to(torch.uint8).view(2, 5, 1, 8, 8)))
+    # fp16 skips steps while its loss scale (65536 at first) overflows the
+    # gradients, halving the scale each time: E3D-LSTM needs ~8 steps here
+    # (1 fp16 step after 7 skips, as emulated on the CPU)
+    for _ in range(16):
+        log_vars = model.train_step(data, wrapper)
+        assert torch.isfinite(torch.as_tensor(log_vars['loss']))
+        moved = [
+            n for n, p in model.named_parameters()
+            if not torch.equal(p.detach(), before[n])
+        ]
+        if moved:
+            break
+    for n, p in model.named_parameters():
+        assert p.dtype == torch.float32 and p.is_cuda, n
+    assert len(moved) == len(before)
+
+
 def warp_inputs(seed=0, h=16, w=16, c=16, k=3):
     g = torch.Generator().manual_seed(seed)
     n = k * k
