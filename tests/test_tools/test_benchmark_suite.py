@@ -1,15 +1,12 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """tools/analysis_tools/benchmark_suite.py on tiny models (CPU): the plan,
 its outputs after every entry, the time budget and recorded failures."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
-import torch
+from tools_helpers import REPO, load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_suite.py')
 PAIRS = [
     '--pairs',
     osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist.py'),
@@ -27,18 +24,8 @@ TINY = [
 
 @pytest.fixture(scope='module')
 def suite():
-    spec = importlib.util.spec_from_file_location('mmvp_benchmark_suite', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    return load_tool('tools/analysis_tools/benchmark_suite.py',
+                     'mmvp_benchmark_suite')
 
 
 def test_default_pairs_are_the_paper_configs(suite):

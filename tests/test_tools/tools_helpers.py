@@ -1,6 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Helpers for the command-line tool tests: a tiny variant of the demo
 config and a subprocess runner (imported by the test modules here)."""
+import importlib.util
 import os
 import os.path as osp
 import re
@@ -123,3 +124,13 @@ def save_model_checkpoint(cfg_path, out, cfg_options=None, meta=None):
         'state_dict': model.state_dict()
     }, str(out))
     return out
+
+
+def load_tool(relpath: str, name: str):
+    """Import the script ``REPO/relpath`` as module ``name`` (tools are not
+    a package), to call its functions in-process."""
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(REPO, relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
