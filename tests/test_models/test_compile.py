@@ -175,3 +175,109 @@ def test_runner_compile_option(tmp_path):
         torch.testing.assert_close(
             results[True][name], value, rtol=1e-3, atol=1e-5, msg=name)
     torch._dynamo.reset()
+
+
+# ----------------------------------------------------------------------
+# compile_regions: each per-step module compiled on its own
+
+REGION_CLASSES = {
+    'convlstm': ['ConvLSTMCell'] * 3,
+    'predrnn': ['STLSTMCell'] * 3,
+    'predrnnpp': ['CausalLSTMCell'] * 3 + ['GHU'],
+    'predrnnv2': ['STLSTMCell'] * 3,
+    'mim': ['STLSTMCell', 'MIMBlock', 'MIMBlock', 'MIMN', 'MIMN'],
+    'e3dlstm': ['E3DLSTMCell'] * 3,
+}
+
+
+@pytest.mark.parametrize('name,neck', CASES)
+def test_regions_are_the_per_step_modules(name, neck):
+    model = build(name, neck)
+    want = list(REGION_CLASSES[name])
+    if neck:
+        want += ['MotionGRU3D' if name == 'e3dlstm' else 'MotionGRU'] * 2
+    assert [type(m).__name__ for m in model.regions()] == want
+    assert all(m._compiled_call_impl is None for m in model.regions())
+
+
+def test_regions_of_a_neck_without_motion_gru():
+    from mmvp.models.necks import MotionRNNNeck
+    assert MotionRNNNeck(4, 8, 3, use_motion_gru=False).regions() == []
+    assert len(MotionRNNNeck(4, 8, 3).regions()) == 2
+
+
+def test_regions_of_a_backbone_without_cells_say_what_to_do():
+    from mmvp.models.backbones.base_recurrent_stack import BaseRecurrentStack
+
+    class NoCells(BaseRecurrentStack):
+
+        def init_state(self, frame, mode='zeros'):
+            return dict(h=[])
+
+        def layer_step(self, layer, inp, state):
+            return inp, inp
+
+    with pytest.raises(NotImplementedError, match='override regions'):
+        NoCells(4, 8, 1).regions()
+
+
+@pytest.mark.parametrize('value,error,match', [
+    ('yes', TypeError, 'compile_regions must be a bool or a dict'),
+    (dict(fullgrph=True), ValueError, r"unknown torch.compile .*'fullgrph'"),
+    (dict(mode='bogus'), ValueError, 'compile_regions=.*bogus'),
+])
+def test_compile_regions_rejects_bad_values(value, error, match):
+    with pytest.raises(error, match=match):
+        build('predrnn', True, compile_regions=value)
+
+
+def _train(model, iters, first_strict=None):
+    """Losses of ``iters`` training steps; from step ``first_strict`` on a
+    recompilation is an error."""
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    hub = MessageHub.get_current_instance()
+    losses = []
+    for i in range(iters):
+        hub.update_info('iter', i)
+        strict = first_strict is not None and i >= first_strict
+        with torch._dynamo.config.patch(error_on_recompile=strict):
+            losses.append(model.train_step(batch(i), optim)['loss'].detach())
+    return torch.stack(losses)
+
+
+@pytest.mark.parametrize('name,neck', CASES)
+def test_compile_regions_trace_whole_and_match_eager(name, neck):
+    """Every region is captured as one graph (``fullgraph=True``) and the
+    compiled model trains exactly like the eager one. The ``eager`` backend
+    runs the captured graphs without code generation, so this is fast; the
+    slow test below uses the default backend."""
+    torch._dynamo.reset()
+    eager = build(name, neck)
+    compiled = build(
+        name, neck, compile_regions=dict(backend='eager', fullgraph=True))
+    assert all(m._compiled_call_impl is not None for m in compiled.regions())
+    assert list(compiled.state_dict()) == list(eager.state_dict())
+    # the later steps (new masks and probabilities) reuse the graphs
+    torch.testing.assert_close(
+        _train(compiled, 6, first_strict=3), _train(eager, 6))
+    for (n, p_e), p_c in zip(eager.named_parameters(), compiled.parameters()):
+        torch.testing.assert_close(p_c, p_e, msg=n)
+    eager.eval(), compiled.eval()
+    with torch.no_grad():
+        for got, want in zip(
+                compiled.test_step(batch(9)), eager.test_step(batch(9))):
+            torch.testing.assert_close(got.pred_frames, want.pred_frames)
+    torch._dynamo.reset()
+
+
+@slow
+@pytest.mark.parametrize('name', ['predrnn', 'e3dlstm'])
+def test_compile_regions_with_inductor_match_eager(name):
+    torch._dynamo.reset()
+    eager = build(name, True)
+    compiled = build(name, True, compile_regions=True)
+    torch.testing.assert_close(
+        _train(compiled, 3), _train(eager, 3), rtol=1e-4, atol=1e-6)
+    for (n, p_e), p_c in zip(eager.named_parameters(), compiled.parameters()):
+        torch.testing.assert_close(p_c, p_e, rtol=1e-3, atol=1e-5, msg=n)
+    torch._dynamo.reset()

@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from abc import ABCMeta, abstractmethod
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -101,6 +101,20 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
         """Auxiliary losses gathered in ``state`` during the rollout (e.g.
         PredRNN-v2's decoupling loss); none by default."""
         return {}
+
+    def regions(self) -> List[nn.Module]:
+        """The modules called once per layer and step: the units a regional
+        ``torch.compile`` compiles one by one (``VideoPredictor(
+        compile_regions=...)``). The cells by default; a backbone with
+        more per-step modules (PredRNN++'s GHU, MIM's MIM-N) adds them.
+        """
+        cells = getattr(self, 'cells', None)
+        if not isinstance(cells, nn.ModuleList):
+            raise NotImplementedError(
+                f'{type(self).__name__} keeps no nn.ModuleList `cells`: '
+                'override regions() to list the modules it calls per layer '
+                'and step')
+        return list(cells)
 
     def next_input(self, layer: int, h: torch.Tensor,
                    state: dict) -> torch.Tensor:

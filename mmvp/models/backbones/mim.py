@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -69,6 +69,9 @@ class MIM(BaseRecurrentStack):
         self.cells = nn.ModuleList(cells)
         self.mim_n = nn.ModuleList(
             [MIMN(c, c, k, input_size, forget_bias) for _ in cells[1:]])
+
+    def regions(self) -> List[nn.Module]:
+        return super().regions() + list(self.mim_n)
 
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
         b, _, h, w = frame.shape

@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -71,6 +71,9 @@ class PredRNNpp(BaseRecurrentStack):
         state['c'][layer] = c
         state['m'] = m
         return h, o
+
+    def regions(self) -> List[nn.Module]:
+        return super().regions() + [self.ghu]
 
     def next_input(self, layer, h, state):
         if layer != 0:

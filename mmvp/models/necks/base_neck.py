@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from abc import ABCMeta, abstractmethod
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -32,3 +32,8 @@ class BaseRecurrentNeck(nn.Module, metaclass=ABCMeta):
                     highway: Optional[torch.Tensor], state: Any
                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor], Any]:
         """Returns ``(new_h, new_highway, new_state)``."""
+
+    def regions(self) -> List[nn.Module]:
+        """The modules called once per layer and step (see
+        :meth:`BaseRecurrentStack.regions`); none by default."""
+        return []

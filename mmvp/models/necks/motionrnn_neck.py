@@ -86,6 +86,10 @@ class MotionRNNNeck(BaseRecurrentNeck):
             states.append((t, t))
         return states
 
+    def regions(self) -> List[nn.Module]:
+        # the highway merge is a single addcmul: nothing to fuse
+        return list(self.blocks) if self.use_motion_gru else []
+
     def begin_step(self, frame: torch.Tensor) -> Optional[torch.Tensor]:
         return self.highway.seed(frame) if self.use_highway else None
 

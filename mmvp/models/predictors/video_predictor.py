@@ -10,7 +10,8 @@ from mmengine.optim import OptimWrapper
 
 from mmvp.registry import MODELS
 from mmvp.structures import VideoPredDataSample
-from ..utils import channels_last_inputs, to_channels_last, unpatchify
+from ..utils import (channels_last_inputs, compile_modules, to_channels_last,
+                     unpatchify)
 from ..utils.ops import lerp
 from .sampling import sampling_mask
 
@@ -52,6 +53,14 @@ class VideoPredictor(BaseModel):
             the 2-D backbones, no gain for E3D-LSTM; see
             docs/en/benchmarks.md). Values, shapes and ``state_dict`` keys
             are unchanged.
+        compile_regions (bool | dict): ``torch.compile`` each module the
+            time loop calls per layer and step (the cells and MotionGRU
+            blocks, see :meth:`regions`) rather than the whole step. Every
+            instance of a class shares one compiled graph, so compiling
+            takes seconds where ``cfg.compile`` takes minutes. True, or a
+            dict of ``torch.compile`` keyword arguments (e.g.
+            ``dict(mode='reduce-overhead')``). Parameters and
+            ``state_dict`` keys are unchanged.
         sampling_seed (int): Seeds the sampling masks together with the
             iteration and the rank (see :meth:`make_sampling_mask`).
         data_preprocessor (dict): Defaults to ``VideoPredDataPreprocessor``.
@@ -72,6 +81,7 @@ class VideoPredictor(BaseModel):
                  reverse_input: bool = False,
                  init_state: str = 'zeros',
                  channels_last: bool = False,
+                 compile_regions: Union[bool, dict] = False,
                  sampling_seed: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -116,8 +126,17 @@ class VideoPredictor(BaseModel):
         self.channels_last = channels_last
         if channels_last:
             to_channels_last(self)
+        self.compile_regions = compile_modules(self.regions(), compile_regions)
         self.sampling_seed = sampling_seed
         self.test_cfg = dict(test_cfg or {})
+
+    def regions(self) -> List[torch.nn.Module]:
+        """The backbone's and the neck's per-step modules (what
+        ``compile_regions`` compiles)."""
+        regions = self.backbone.regions()
+        if self.neck is not None:
+            regions += self.neck.regions()
+        return regions
 
     # ------------------------------------------------------------------
     # the time loop
