@@ -99,18 +99,21 @@ def time_iterations(fn: Callable[[int], object],
     Returns:
         dict: ``wall`` and ``cpu`` (process CPU time of all threads, which
         a busy shared machine inflates less than wall time), each a
-        :func:`summarize` dict.
+        :func:`summarize` dict; ``warmup_wall``: the wall time of each
+        warm-up call (the first includes any compilation).
     """
     if iters < 1 or warmup < 0:
         raise ValueError(f'need iters >= 1 and warmup >= 0, got iters='
                          f'{iters}, warmup={warmup}')
+    warm = dict(wall=[], cpu=[])
     for i in range(warmup):
-        fn(i)
-    synchronize(device)
+        _timed_call(fn, i, device, warm)
     times = dict(wall=[], cpu=[])
     for i in range(warmup, warmup + iters):
         _timed_call(fn, i, device, times)
-    return {k: summarize(v) for k, v in times.items()}
+    out = {k: summarize(v) for k, v in times.items()}
+    out['warmup_wall'] = warm['wall']
+    return out
 
 
 def _timed_call(fn: Callable[[int], object], i: int, device,
@@ -357,8 +360,9 @@ def time_paired(fn: Callable[[int], object],
     calls (``warmup >= 1``), before the alternation.
 
     Returns:
-        dict: ``main`` and ``baseline``, each with ``wall``, ``cpu`` (see
-        :func:`time_iterations`) and the peak memory; ``ratio``: a
+        dict: ``main`` and ``baseline``, each with ``wall``, ``cpu``,
+        ``warmup_wall`` (see :func:`time_iterations`) and the peak memory;
+        ``ratio``: a
         :func:`summarize` dict of the per-round ``main / baseline`` wall
         time ratios.
     """
@@ -366,12 +370,12 @@ def time_paired(fn: Callable[[int], object],
         raise ValueError('paired timing needs iters >= 1 and warmup >= 1 '
                          f'(warm-up calls measure memory), got iters={iters}'
                          f', warmup={warmup}')
-    peaks = {}
+    peaks, warm = {}, {}
     for name, f in (('main', fn), ('baseline', baseline_fn)):
+        warm[name] = dict(wall=[], cpu=[])
         with PeakMemory(device) as peak:
             for i in range(warmup):
-                f(i)
-            synchronize(device)
+                _timed_call(f, i, device, warm[name])
         peaks[name] = peak
     times = {name: dict(wall=[], cpu=[]) for name in peaks}
     pair = (('main', fn), ('baseline', baseline_fn))
@@ -383,8 +387,10 @@ def time_paired(fn: Callable[[int], object],
     out = {
         name:
         _with_peak(
-            dict(wall=summarize(t['wall']), cpu=summarize(t['cpu'])),
-            peaks[name])
+            dict(
+                wall=summarize(t['wall']),
+                cpu=summarize(t['cpu']),
+                warmup_wall=warm[name]['wall']), peaks[name])
         for name, t in times.items()
     }
     if _device_type(device) != 'cuda':

@@ -320,7 +320,9 @@ def build_model_for_counting(model_cfg: dict,
     resolution-bound ``backbone.input_size`` (MIM's Hadamard peepholes,
     E3D-LSTM's full LayerNorm, PredRNN's layer norm) to the patchified
     frame size. ``test_cfg.num_future`` is dropped so the rollout covers
-    exactly ``in_frames + out_frames`` frames.
+    exactly ``in_frames + out_frames`` frames. On the meta device the
+    model runs eagerly (``compile_regions`` dropped): counting hooks every
+    module, and compiled code cannot run on meta tensors.
     """
     from mmvp.registry import MODELS
     cfg = copy.deepcopy(dict(model_cfg))
@@ -338,6 +340,8 @@ def build_model_for_counting(model_cfg: dict,
         backbone['input_size'] = (settings['height'] // p,
                                   settings['width'] // p)
     cfg['backbone'] = backbone
+    if torch.device(device).type == 'meta':
+        cfg.pop('compile_regions', None)
     with torch.device(device):
         model = MODELS.build(cfg)
     return model

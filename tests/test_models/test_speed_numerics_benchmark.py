@@ -59,6 +59,7 @@ def test_time_iterations_warmup_and_counts():
     out = bm.time_iterations(calls.append, iters=3, warmup=2)
     assert calls == [0, 1, 2, 3, 4]  # warm-up first, then timed
     assert out['wall']['n'] == 3 and out['cpu']['n'] == 3
+    assert len(out['warmup_wall']) == 2  # the compile time shows here
     assert all(t >= 0 for t in out['wall']['times'])
     with pytest.raises(ValueError, match='iters >= 1'):
         bm.time_iterations(calls.append, iters=0, warmup=0)
@@ -84,6 +85,8 @@ def test_time_paired_alternates_and_takes_ratios_per_round(monkeypatch):
                      ('a', 2), ('a', 3), ('b', 3)]
     assert out['main']['wall']['times'] == pytest.approx([2.4, 3.6, 4.8])
     assert out['baseline']['wall']['times'] == pytest.approx([2., 3., 4.])
+    assert out['main']['warmup_wall'] == pytest.approx([1.2])
+    assert out['baseline']['warmup_wall'] == pytest.approx([1.0])
     # a drift that separate runs would mistake for overhead cancels here
     assert out['ratio']['times'] == pytest.approx([1.2] * 3)
     # CPU: one resident set for both, so no per-model figure
@@ -293,6 +296,37 @@ def test_tool_refuses_bad_requests(tool):
         tool.main([DEMO, *TINY, '--batch-size', '0'])
     with pytest.raises(SystemExit, match='not divisible'):
         tool.main([DEMO, '--shape', '18', '18', '1'])
+
+
+def test_tool_compile_regions(tool):
+    # the eager backend captures the regions' graphs without generating
+    # code, so this checks the plumbing in seconds
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+    out = tool.main([
+        DEMO, *TINY, '--mode', 'train', '--compile-regions', '--cfg-options',
+        'model.compile_regions.backend=eager'
+    ])
+    assert out['compile_regions'] and not out['compile']
+    assert counters['stats']['unique_graphs'] > 0
+    assert len(out['results'][0]['warmup_wall']) == 1
+    report = tool.format_report(out)
+    assert 'compile=regions (default mode)' in report
+    assert 'train: first step' in report
+    torch._dynamo.reset()
+
+
+def test_tool_refuses_bad_compile_requests(tool):
+    with pytest.raises(SystemExit, match='exclude each other'):
+        tool.main([DEMO, *TINY, '--compile', '--compile-regions'])
+    with pytest.raises(SystemExit, match='needs --compile or'):
+        tool.main([DEMO, *TINY, '--compile-mode', 'max-autotune'])
+    with pytest.raises(SystemExit, match='bogus'):
+        tool.main(
+            [DEMO, *TINY, '--compile-regions', '--compile-mode', 'bogus'])
+    with pytest.raises(SystemExit, match='--compile-mode bogus'):
+        tool.main([DEMO, *TINY, '--compile', '--compile-mode', 'bogus'])
 
 
 def test_profile_step_counts_operators_on_cpu():

@@ -111,3 +111,27 @@ def test_bad_requests_fail_before_any_run(suite, tmp_path, capsys):
     with pytest.raises(SystemExit, match='benchmark.py refused'):
         suite.parse_args([*PAIRS, '--bogus-flag'])
     assert not (tmp_path / 'suite.json').exists()
+
+
+def test_variants_map_to_the_benchmark_flags(suite):
+    args = suite.parse_args([*PAIRS, *TINY, '--compile-mode', 'max-autotune'])
+    pair = (PAIRS[1], PAIRS[2])
+    want = {
+        'fp32': [],
+        'bf16': ['--amp', 'bf16'],
+        'fp16-compile': ['--amp', 'fp16', '--compile'],
+        'fp32-regions': ['--compile-regions'],
+        'bf16-regions': ['--amp', 'bf16', '--compile-regions'],
+    }
+    common = [
+        pair[0], '--baseline', pair[1], '--batch-size', '8', '--mode', 'train',
+        '--iters', '2', '--warmup', '1'
+    ]
+    for variant, flags in want.items():
+        argv = suite.entry_argv(args, pair, 8, variant)
+        assert argv[:len(common) + len(flags)] == common + flags
+        assert argv[len(common) + len(flags)] == '--device'  # passed on
+        # the mode given to the suite reaches both kinds of compile
+        assert argv[-2:] == ['--compile-mode', 'max-autotune']
+    with pytest.raises(SystemExit):
+        suite.parse_args([*PAIRS, '--compile-regions'])

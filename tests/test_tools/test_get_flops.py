@@ -237,3 +237,21 @@ def test_cli_reads_frame_size_from_the_resize_step(capsys):
     text = capsys.readouterr().out
     assert '128x128x3' in text and '7,214,657' in text
     assert '50.97G' in text and '50.71G' in text
+
+
+@pytest.mark.parametrize('device', ['meta', 'cpu'])
+def test_cli_counts_a_config_with_compiled_regions(device, capsys):
+    # compile_regions is a speed option: the count runs eagerly (nothing
+    # is compiled) and gives the same figures
+    from torch._dynamo.utils import counters
+    counters.clear()
+    tool = _load_tool()
+    out = tool.main([
+        osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist.py'), '--device',
+        device, '--cfg-options', 'model.compile_regions=True'
+    ])
+    plain = tool.main(
+        [osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist.py')])
+    assert out['macs_true'] == plain['macs_true'] > 0
+    assert out['params'] == plain['params']
+    assert counters['stats']['unique_graphs'] == 0

@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='torch.compile the model\'s train_step and test_step, as the '
         'MMEngine Runner does with cfg.compile=True')
     parser.add_argument(
+        '--compile-regions',
+        action='store_true',
+        help='torch.compile each per-step module (cells, MotionGRU blocks) '
+        'on its own: the model\'s compile_regions option')
+    parser.add_argument(
+        '--compile-mode',
+        metavar='MODE',
+        help='torch.compile mode for --compile or --compile-regions, e.g. '
+        'reduce-overhead (CUDA graphs) or max-autotune')
+    parser.add_argument(
         '--channels-last',
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -201,11 +211,20 @@ def build(cfg: Config, settings: dict, args, device: torch.device):
     torch.manual_seed(args.seed)
     if args.channels_last is not None:
         model_cfg['channels_last'] = args.channels_last
+    mode = dict(mode=args.compile_mode) if args.compile_mode else {}
+    if args.compile_regions:
+        # keeps torch.compile arguments the config (or --cfg-options) gives
+        regions = model_cfg.get('compile_regions')
+        regions = dict(regions) if isinstance(regions, dict) else {}
+        model_cfg['compile_regions'] = {**regions, **mode} or True
     model = build_model_for_counting(model_cfg, settings, 'cpu').to(device)
     if args.compile:
         # what the MMEngine Runner does with cfg.compile=True
-        model.train_step = torch.compile(model.train_step)
-        model.test_step = torch.compile(model.test_step)
+        try:
+            model.train_step = torch.compile(model.train_step, **mode)
+            model.test_step = torch.compile(model.test_step, **mode)
+        except RuntimeError as err:  # an unknown mode
+            raise SystemExit(f'--compile-mode {args.compile_mode}: {err}')
     return model, macs
 
 
@@ -251,6 +270,11 @@ def run(args) -> dict:
                          'slower); use --amp bf16')
     if args.batch_size < 1:
         raise SystemExit(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.compile and args.compile_regions:
+        raise SystemExit('--compile and --compile-regions exclude each other: '
+                         'the whole step or its per-step modules')
+    if args.compile_mode and not (args.compile or args.compile_regions):
+        raise SystemExit('--compile-mode needs --compile or --compile-regions')
     if args.baseline_cfg_options and not args.baseline:
         raise SystemExit('--baseline-cfg-options needs --baseline CONFIG')
     if args.baseline and args.warmup < 1:
@@ -330,6 +354,8 @@ def run(args) -> dict:
         batch_size=args.batch_size,
         amp=args.amp,
         compile=args.compile,
+        compile_regions=args.compile_regions,
+        compile_mode=args.compile_mode,
         cudnn_benchmark=cudnn_benchmark,
         channels_last=info['channels_last'],
         updates_per_step=info['updates_per_step'],
@@ -382,7 +408,7 @@ def format_report(out: dict) -> str:
         f'{seq["height"]}x{seq["width"]}x{seq["img_channels"]}, patch '
         f'{seq["patch_size"]}, batch {out["batch_size"]}, '
         f'{out["updates_per_step"]} update(s) per training step',
-        f'Options:  amp={out["amp"] or "off"}, compile={out["compile"]}, '
+        f'Options:  amp={out["amp"] or "off"}, {_compile_text(out)}, '
         f'channels_last={out["channels_last"]}, '
         f'cudnn_benchmark={out["cudnn_benchmark"]}, {out["iters"]} iterations '
         f'after {out["warmup"]} warm-up',
@@ -407,6 +433,12 @@ def format_report(out: dict) -> str:
             dict(r, mode=r['mode'] + ' (baseline)') for r in base['results']
         ]
     lines += ['', format_table(rows)]
+    if out['compile'] or out['compile_regions']:
+        for r in rows:
+            if r.get('warmup_wall'):
+                lines.append(f'{r["mode"]}: first step '
+                             f'{format_seconds(r["warmup_wall"][0])}, '
+                             'compilation included')
     for r in out['results']:
         lines += _profile_lines(r, r['mode'])
     for r in (base or {}).get('results', []):
@@ -421,6 +453,15 @@ def format_report(out: dict) -> str:
                          f'{format_seconds(r["wall"]["median"])} against '
                          f'{format_seconds(base_wall["median"])})')
     return '\n'.join(lines)
+
+
+def _compile_text(out: dict) -> str:
+    what = 'step' if out['compile'] else (
+        'regions' if out.get('compile_regions') else None)
+    if what is None:
+        return 'compile=False'
+    mode = out.get('compile_mode') or 'default'
+    return f'compile={what} ({mode} mode)'
 
 
 def _profile_lines(row: dict, label: str) -> list:

@@ -11,8 +11,11 @@ suite runs every pair for every batch size and variant, in this order::
 
 so that a ``--time-budget`` drops the entries at the end of the list.
 Variants are a precision, optionally followed by ``-compile``
-(``torch.compile`` of ``train_step``/``test_step``): ``fp32``, ``bf16``,
-``fp16``, ``fp32-compile``, ``bf16-compile``, ``fp16-compile``.
+(``torch.compile`` of ``train_step``/``test_step``) or ``-regions``
+(``torch.compile`` of each cell and MotionGRU block, the model's
+``compile_regions``): ``fp32``, ``bf16``, ``fp16``, ``fp32-compile``,
+``fp32-regions``, ... A ``--compile-mode`` given to the suite applies to
+both.
 
 Arguments this tool does not know are passed to every ``benchmark.py``
 run (``--h36m``, ``--cudnn-benchmark``, ``--channels-last``,
@@ -62,11 +65,15 @@ DEFAULT_PAIRS = tuple(
                  'e3dlstm'))
 
 #: benchmark.py options that the suite sets for each entry itself.
-OWN_FLAGS = ('--amp', '--compile', '--baseline', '--batch-size', '--json',
-             '--mode', '--iters', '--warmup')
+OWN_FLAGS = ('--amp', '--compile', '--compile-regions', '--baseline',
+             '--batch-size', '--json', '--mode', '--iters', '--warmup')
 
-VARIANTS = ('fp32', 'bf16', 'fp16', 'fp32-compile', 'bf16-compile',
-            'fp16-compile')
+#: variant suffix -> the benchmark.py flag it adds
+COMPILE_SUFFIXES = {'compile': '--compile', 'regions': '--compile-regions'}
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+VARIANTS = PRECISIONS + tuple(f'{precision}-{suffix}'
+                              for suffix in COMPILE_SUFFIXES
+                              for precision in PRECISIONS)
 
 
 def parse_args(argv=None):
@@ -96,8 +103,8 @@ def parse_args(argv=None):
         nargs='+',
         choices=VARIANTS,
         default=['fp32'],
-        help='precisions (with -compile: torch.compile), in the order they '
-        'run (fp32)')
+        help='precisions (with -compile: torch.compile of the step; with '
+        '-regions: of each cell and block), in the order they run (fp32)')
     parser.add_argument(
         '--mode',
         choices=['train', 'infer', 'both'],
@@ -163,7 +170,7 @@ def entry_argv(args, pair, batch_size: int, variant: str) -> list:
     if precision != 'fp32':
         argv += ['--amp', precision]
     if compiled:
-        argv.append('--compile')
+        argv.append(COMPILE_SUFFIXES[compiled])
     argv += args.passthrough
     try:
         benchmark.parse_args(argv)

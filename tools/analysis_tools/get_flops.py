@@ -132,6 +132,8 @@ def run(args) -> dict:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     settings = resolve_settings(cfg, args)
+    # the counter hooks every module: run them eagerly on any device
+    cfg.model.pop('compile_regions', None)
     model = build_model_for_counting(cfg.model, settings, args.device)
     shape = settings['input_shape']
     if args.device == 'meta':
