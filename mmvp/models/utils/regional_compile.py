@@ -3,8 +3,8 @@
 
 The time loop calls the same few modules (a cell, a MotionGRU block) once
 per layer and step. Compiled one by one, every instance of a class shares
-the generated code, so compiling takes seconds where compiling the whole
-unrolled training step takes minutes.
+the generated code, so compiling takes a fraction of the time that
+compiling the whole unrolled training step takes.
 """
 import inspect
 from typing import Iterable, Optional, Union
