@@ -362,9 +362,8 @@ def time_paired(fn: Callable[[int], object],
     Returns:
         dict: ``main`` and ``baseline``, each with ``wall``, ``cpu``,
         ``warmup_wall`` (see :func:`time_iterations`) and the peak memory;
-        ``ratio``: a
-        :func:`summarize` dict of the per-round ``main / baseline`` wall
-        time ratios.
+        ``ratio``: a :func:`summarize` dict of the per-round
+        ``main / baseline`` wall time ratios.
     """
     if iters < 1 or warmup < 1:
         raise ValueError('paired timing needs iters >= 1 and warmup >= 1 '

@@ -314,6 +314,15 @@ def test_tool_compile_regions(tool):
     report = tool.format_report(out)
     assert 'compile=regions (default mode)' in report
     assert 'train: first step' in report
+    # a config that compiles its regions itself is reported as such
+    out = tool.main([
+        DEMO, *TINY, '--mode', 'infer', '--cfg-options',
+        'model.compile_regions.backend=eager'
+    ])
+    assert out['compile_regions'] and not out['compile']
+    out = tool.main([DEMO, *TINY, '--mode', 'infer'])
+    assert not out['compile_regions']
+    assert 'compile=False' in tool.format_report(out)
     torch._dynamo.reset()
 
 

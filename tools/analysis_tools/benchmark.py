@@ -244,6 +244,8 @@ def _model_info(path, cfg, model, macs, args) -> dict:
         params=sum(p.numel() for p in model.parameters()),
         macs_per_sequence=macs.macs_true,
         channels_last=bool(getattr(model, 'channels_last', False)),
+        # from the model: a config may set compile_regions itself
+        compile_regions=getattr(model, 'compile_regions', None) is not None,
         updates_per_step=2 if getattr(model, 'reverse_input', False) else 1)
 
 
@@ -354,7 +356,7 @@ def run(args) -> dict:
         batch_size=args.batch_size,
         amp=args.amp,
         compile=args.compile,
-        compile_regions=args.compile_regions,
+        compile_regions=info['compile_regions'],
         compile_mode=args.compile_mode,
         cudnn_benchmark=cudnn_benchmark,
         channels_last=info['channels_last'],
