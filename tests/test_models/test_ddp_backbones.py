@@ -3,11 +3,12 @@
 ``find_unused_parameters=False`` (the default runtime's wrapper config).
 
 One spawned job of 2 gloo processes on CPU loops over the 12 variants
-(tiny models) and trains each for 2 iterations through
-:class:`VideoPredictorDDP` with different data per rank. Checked per
-variant: every parameter has a gradient at every step (so DDP's reduction
-completes), the losses are finite, and the parameters are identical on
-both ranks afterwards.
+(tiny models), plus MotionRNN-PredRNN with ``compile_regions``, and trains
+each for 2 iterations through :class:`VideoPredictorDDP` with different
+data per rank. Checked per variant: every parameter has a gradient at
+every step (so DDP's reduction completes), the losses are finite, and the
+parameters are identical on both ranks afterwards; the compiled variant
+trains exactly like its eager twin.
 """
 import datetime
 import json
@@ -36,10 +37,15 @@ BACKBONES = {
     'MIM': ('mim_vmnist.py', dict(input_size=(IMG // PATCH, IMG // PATCH))),
     'E3DLSTM': ('e3dlstm_vmnist.py', {}),
 }
-VARIANTS = {}
+VARIANTS = {}  # name: (config, backbone options, model options)
 for _name, (_cfg, _extra) in BACKBONES.items():
-    VARIANTS[_name] = (_cfg, _extra)
-    VARIANTS[f'MotionRNN-{_name}'] = ('motionrnn_' + _cfg, _extra)
+    VARIANTS[_name] = (_cfg, _extra, {})
+    VARIANTS[f'MotionRNN-{_name}'] = ('motionrnn_' + _cfg, _extra, {})
+# cells and MotionGRU blocks compiled one by one inside the DDP wrapper (the
+# eager backend captures the graphs without generating code)
+VARIANTS['compiled regions/MotionRNN-PredRNN'] = (
+    'motionrnn_predrnn_vmnist.py', {},
+    dict(compile_regions=dict(backend='eager', fullgraph=True)))
 
 
 def _free_port():
@@ -48,7 +54,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _build(config, extra):
+def _build(config, extra, model_extra=None):
     from mmengine.config import Config
 
     from mmvp.registry import MODELS
@@ -59,17 +65,18 @@ def _build(config, extra):
         model.neck.kernel_size = 3
     model.data_preprocessor.patch_size = PATCH
     model.update(img_channels=1, in_frames=T_IN, out_frames=T_OUT)
+    model.update(model_extra or {})
     torch.manual_seed(0)
     return MODELS.build(model)
 
 
-def _train_variant(rank, config, extra):
+def _train_variant(rank, config, extra, model_extra):
     from mmengine.optim import OptimWrapper
 
     from mmvp.models.wrappers import VideoPredictorDDP
     from mmvp.structures import VideoPredDataSample
 
-    model = _build(config, extra)
+    model = _build(config, extra, model_extra)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     no_grad = []
 
@@ -129,9 +136,10 @@ def _worker(rank, port, out_path):
     register_all_modules(init_default_scope=False)
     results = {}
     try:
-        for name, (config, extra) in VARIANTS.items():
+        for name, (config, extra, model_extra) in VARIANTS.items():
             try:
-                results[name] = _train_variant(rank, config, extra)
+                results[name] = _train_variant(rank, config, extra,
+                                               model_extra)
             except Exception as err:  # noqa: B902  reported per variant
                 results[name] = dict(error=f'{type(err).__name__}: {err}')
     finally:
@@ -177,6 +185,11 @@ def test_ddp_two_iterations(ddp_results, variant):
     # the ranks saw different data
     assert ddp_results[0][variant]['losses'] != \
         ddp_results[1][variant]['losses']
+    if variant.startswith('compiled regions/'):
+        # the same training as uncompiled, rank by rank
+        eager = variant.split('/', 1)[1]
+        for results in ddp_results:
+            assert results[variant]['losses'] == results[eager]['losses']
     if variant.startswith('MotionRNN'):
         plain = variant.split('-', 1)[1]
         assert ddp_results[0][variant]['num_params'] > \
