@@ -1,6 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Pixel <-> radar reflectivity (dBZ) encodings (spec/data_and_metrics.md
-section 2.2).
+"""Pixel <-> radar reflectivity (dBZ) encodings.
 
 Frames are stored on the [0, 1] scale; how a value maps to dBZ is a
 property of the dataset, never of the metric. The two known encodings are
@@ -11,7 +10,10 @@ incompatible: never apply one to data encoded with the other.
 * ``'hko'`` (HKO-7): ``x = (dBZ + 10) / 70``, i.e. ``dBZ = 70 x - 10``.
 
 Datasets name their encoding in their metainfo (``dbz_encoding``); CSI-type
-metrics turn a dBZ threshold into an event mask through it.
+metrics turn a dBZ threshold into an event mask through it. The module
+lives in :mod:`mmvp.utils` so that both the datasets and the metrics can use
+it without importing each other; ``mmvp.datasets.dbz_encoding`` re-exports
+it. See ``docs/en/advanced_guides/metric_conventions.md``.
 """
 from typing import Union
 
@@ -20,10 +22,14 @@ import torch
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
+__all__ = ['DBZ_ENCODINGS', 'check_encoding', 'pixel_to_dbz', 'dbz_to_pixel']
+
 DBZ_ENCODINGS = ('motionrnn', 'hko')
 
 
 def check_encoding(encoding: str) -> str:
+    """Return ``encoding`` if it is one of :data:`DBZ_ENCODINGS`, else
+    raise a ValueError naming the known ones."""
     if encoding not in DBZ_ENCODINGS:
         raise ValueError(f'unknown dBZ encoding {encoding!r}; expected one '
                          f'of {DBZ_ENCODINGS}')

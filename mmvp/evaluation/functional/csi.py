@@ -24,7 +24,7 @@ from typing import Dict, Sequence, Union
 import numpy as np
 import torch
 
-from mmvp.datasets.dbz_encoding import check_encoding, pixel_to_dbz
+from mmvp.utils.dbz_encoding import check_encoding, pixel_to_dbz
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 
