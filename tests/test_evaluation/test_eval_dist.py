@@ -134,6 +134,6 @@ def test_two_process_gloo_matches_single_process(tmp_path, monkeypatch):
         dist_result = pickle.load(f)
     single = _single_process()
     assert set(dist_result) == set(single)
-    assert 'vp/baseline_copy_last_mse_frame_sum_t3' in single
+    assert 'vp/mse_frame_sum_copy_last_t3' in single
     for key, value in single.items():
         assert dist_result[key] == pytest.approx(value, rel=1e-12), key

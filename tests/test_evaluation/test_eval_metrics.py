@@ -1,6 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Metric classes: keys, per-frame aggregation, conventions, Evaluator."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -89,18 +90,23 @@ def test_copy_last_baseline():
         MSEMetric(copy_last_baseline=True, scaled_keys=True),
         [(batch, [_sample(pred, gt, in_frames=2)])])
     assert res['vp/mse_frame_sum'] == pytest.approx(0.0)
-    assert res['vp/baseline_copy_last_mse_frame_sum_t1'] == pytest.approx(
+    assert res['vp/mse_frame_sum_copy_last_t1'] == pytest.approx(
         0.0, abs=1e-12)
-    assert res['vp/baseline_copy_last_mse_frame_sum_t2'] == pytest.approx(4 *
-                                                                          0.16)
-    assert res['vp/baseline_copy_last_mse_frame_sum'] == pytest.approx(0.32)
-    assert res['vp/baseline_copy_last_mse_pixel'] == pytest.approx(0.08)
-    assert res['vp/baseline_copy_last_mse_div10'] == pytest.approx(0.032)
+    assert res['vp/mse_frame_sum_copy_last_t2'] == pytest.approx(4 * 0.16)
+    assert res['vp/mse_frame_sum_copy_last'] == pytest.approx(0.32)
+    assert res['vp/mse_pixel_copy_last'] == pytest.approx(0.08)
+    assert res['vp/mse_div10_copy_last'] == pytest.approx(0.032)
+    assert not any(k.endswith('_zeros') for k in res)
+    # the general form gives the same keys and values
+    res_general = _run(
+        MSEMetric(baselines=('copy_last', ), scaled_keys=True),
+        [(batch, [_sample(pred, gt, in_frames=2)])])
+    assert res_general == res
     # a stacked [B, T, C, H, W] uint8 tensor works too
     res2 = _run(
         MSEMetric(copy_last_baseline=True),
         [(dict(inputs=inputs[None]), [_sample(pred, gt, in_frames=2)])])
-    assert res2['vp/baseline_copy_last_mse_frame_sum'] == pytest.approx(0.32)
+    assert res2['vp/mse_frame_sum_copy_last'] == pytest.approx(0.32)
     with pytest.raises(KeyError, match="data_batch\\['inputs'\\]"):
         MSEMetric(
             copy_last_baseline=True).process(None,
@@ -108,6 +114,114 @@ def test_copy_last_baseline():
     with pytest.raises(ValueError, match='uint8'):
         MSEMetric(copy_last_baseline=True).process(
             dict(inputs=[inputs.float()]), [_sample(pred, gt).to_dict()])
+
+
+def _known_frame():
+    # one 2x2 grey frame with known pixels: uint8 (truncated) 127, 63, 255, 0
+    return torch.tensor([[[[0.5, 0.25], [1.0, 0.0]]]], dtype=torch.float64)
+
+
+def test_zeros_baseline_mse_mae_hand_computed():
+    gt = torch.tensor([[[[0.1, 0.2], [0.3, 0.4]]]], dtype=torch.float64)
+    pred = gt + 0.1  # the model's error does not matter for the baseline
+    # no data_batch needed: the all-black prediction uses no input frame
+    res = _run(
+        MSEMetric(baselines=('zeros', ), scaled_keys=True),
+        [(None, [_sample(pred, gt)])])
+    # sum of squares 0.01 + 0.04 + 0.09 + 0.16
+    assert res['vp/mse_frame_sum_zeros'] == pytest.approx(0.30)
+    assert res['vp/mse_frame_sum_zeros_t1'] == pytest.approx(0.30)
+    assert res['vp/mse_pixel_zeros'] == pytest.approx(0.075)
+    assert res['vp/mse_div10_zeros'] == pytest.approx(0.030)
+    assert res['vp/mse_frame_sum'] == pytest.approx(0.04)
+    res = _run(MAEMetric(baselines='zeros'), [(None, [_sample(pred, gt)])])
+    assert res['vp/mae_frame_sum_zeros'] == pytest.approx(1.0)
+    assert res['vp/mae_pixel_zeros'] == pytest.approx(0.25)
+
+
+def test_zeros_baseline_psnr_hand_computed():
+    gt = _known_frame()
+    res = _run(PSNRMetric(baselines=['zeros']), [(None, [_sample(gt, gt)])])
+    # uint8 frames: zeros vs (127, 63, 255, 0)
+    mse = (127**2 + 63**2 + 255**2 + 0) / 4  # 21280.75
+    expected = 20 * math.log10(255) - 10 * math.log10(mse)
+    assert expected == pytest.approx(4.8509, abs=1e-4)
+    assert res['vp/psnr_zeros'] == pytest.approx(expected)
+    assert res['vp/psnr_zeros_t1'] == pytest.approx(expected)
+    assert res['vp/psnr_num_capped_zeros'] == 0
+    assert res['vp/psnr'] == 100.0 and res['vp/psnr_num_capped'] == 1
+    res = _run(
+        PSNRMetric(convention='openstl', baselines=['zeros']),
+        [(None, [_sample(gt, gt)])])
+    mse = (0.25 + 0.0625 + 1.0 + 0.0) / 4  # 0.328125
+    assert res['vp/psnr_zeros'] == pytest.approx(-10 * math.log10(mse))
+    # an all-black truth: the all-black prediction is exact (capped)
+    black = torch.zeros(2, 1, 2, 2)
+    res = _run(
+        PSNRMetric(baselines=['zeros']),
+        [(None, [_sample(gt.repeat(2, 1, 1, 1).float(), black)])])
+    assert res['vp/psnr_zeros'] == 100.0
+    assert res['vp/psnr_num_capped_zeros'] == 2
+
+
+def test_zeros_baseline_ssim_hand_computed():
+    # zeros against a constant 7x7 frame of uint8 value v (one 7x7 window):
+    # mu_x = 0, mu_y = v, all variances and the covariance are 0, so
+    # SSIM = (2 * 0 * v + C1) (2 * 0 + C2) / ((0 + v**2 + C1) (0 + 0 + C2))
+    #      = C1 / (v**2 + C1) with C1 = (0.01 * 255)**2 = 6.5025
+    c1 = (0.01 * 255)**2
+    for value, v in ((0.5, 127), (1.0, 255)):
+        gt = torch.full((1, 1, 7, 7), value, dtype=torch.float64)
+        res = _run(
+            SSIMMetric(baselines=('zeros', )), [(None, [_sample(gt, gt)])])
+        assert res['vp/ssim'] == pytest.approx(1.0)
+        assert res['vp/ssim_zeros'] == pytest.approx(c1 / (v**2 + c1))
+    assert c1 / (127**2 + c1) == pytest.approx(4.0299e-4, rel=1e-4)
+    # a black truth: zeros is a perfect prediction, SSIM 1
+    black = torch.zeros(1, 1, 9, 9)
+    res = _run(
+        SSIMMetric(baselines=('zeros', )),
+        [(None, [_sample(black + 0.5, black)])])
+    assert res['vp/ssim_zeros'] == pytest.approx(1.0)
+
+
+def test_baselines_follow_the_metric_conventions():
+    # the copy-last baseline of a metric is scored exactly like a model
+    # whose prediction is the last input frame
+    torch.manual_seed(0)
+    inputs = torch.randint(0, 256, (5, 1, 8, 8), dtype=torch.uint8)
+    gt = inputs[2:].float() / 255
+    pred = torch.rand(3, 1, 8, 8) * 1.4 - 0.2
+    last = (inputs[1].float() / 255).expand(3, -1, -1, -1)
+    batch = dict(inputs=[inputs])
+    for make in (lambda **k: MSEMetric(clip_pred=False, **k),
+                 lambda **k: MAEMetric(**k), lambda **k: SSIMMetric(**k),
+                 lambda **k: PSNRMetric(convention='openstl', **k)):
+        res = _run(
+            make(baselines=('copy_last', 'zeros')),
+            [(batch, [_sample(pred, gt, in_frames=2)])])
+        as_model = _run(make(), [(batch, [_sample(last, gt, in_frames=2)])])
+        as_zeros = _run(make(),
+                        [(batch, [_sample(torch.zeros_like(gt), gt, 2)])])
+        assert len(res) == 3 * len(as_model)
+        for key, value in as_model.items():
+            # the suffix goes before the time step: mse_frame_sum_zeros_t1
+            base, step = re.fullmatch(r'(.*?)(_t\d+)?', key).groups()
+            step = step or ''
+            assert res[f'{base}_copy_last{step}'] == pytest.approx(value), key
+            assert res[f'{base}_zeros{step}'] == pytest.approx(
+                as_zeros[key]), key
+
+
+def test_baseline_argument_errors():
+    with pytest.raises(ValueError, match="unknown baselines \\['mean'\\]"):
+        MSEMetric(baselines=('mean', ))
+    from mmvp.evaluation import CSIMetric
+    with pytest.raises(ValueError, match='does not score baselines'):
+        CSIMetric(dbz_encoding='hko', baselines=('zeros', ))
+    # duplicates are dropped, copy_last_baseline adds copy_last once
+    metric = MSEMetric(copy_last_baseline=True, baselines=('zeros', ))
+    assert metric.baselines == ('copy_last', 'zeros')
 
 
 def test_ssim_metric_per_frame_mean_over_samples():

@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Shared base class of the mmvp video-prediction metrics (spec 4, 4.10).
+"""Shared base class of the mmvp video-prediction metrics.
 
 Conventions common to every metric:
 
@@ -14,10 +14,14 @@ appends one entry per sequence to ``self.results``; MMEngine's
 ``collect_results`` gathers the entries of all ranks (and drops the samples
 the distributed sampler padded), so the mean over sequences is exact under
 DDP.
+
+Naive baselines (``baselines=('copy_last', 'zeros')``) are scored by the
+same per-frame function as the model, so they follow exactly the model's
+conventions (clipping, uint8 conversion, sum or mean); see
+``docs/en/advanced_guides/metric_conventions.md``.
 """
-from abc import abstractmethod
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -28,11 +32,32 @@ from mmengine.structures import BaseDataElement
 class BaseVideoMetric(BaseMetric):
     """Base class: per-frame values, averaged over sequences.
 
-    Subclasses implement :meth:`process_sample`, which returns the per-frame
-    rows of one sequence (``{name: float64 tensor [T_out]}``) and,
-    optionally, integer counters that are summed over sequences.
+    Subclasses implement :meth:`compare`, which returns the per-frame rows
+    of one predicted sequence against its truth (``{name: float64 tensor
+    [T_out]}``) and, optionally, integer counters that are summed over
+    sequences. Metrics that need more than ``(pred, gt)`` override
+    :meth:`process_sample` instead.
+
+    Naive baselines are scored by the same :meth:`compare` as the model's
+    prediction and reported under the model's key names with the
+    baseline's suffix (``mse_frame_sum_zeros``, ``ssim_copy_last_t3``,
+    ``psnr_num_capped_zeros``, ...):
+
+    - ``'copy_last'``: every output frame is the last observed frame
+      (``data_batch['inputs'][i][in_frames - 1]``, uint8 / 255); the error
+      of a model that has learnt no motion at all;
+    - ``'zeros'``: every output frame is black (all zeros); the error of a
+      model that has learnt nothing, not even the background. On mostly
+      black data (Moving MNIST) it is a low bar for MSE and a high one for
+      SSIM.
 
     Args:
+        baselines (Sequence[str]): Naive predictions to score beside the
+            model, from :attr:`BASELINES`. Only metrics that implement
+            :meth:`compare` support them. Defaults to ().
+        keep_per_sample (bool): Keep one record per sequence in
+            ``per_sample_results`` (for ``tools/test.py --out``), for the
+            metrics that make them. Defaults to True.
         per_frame_keys (bool): Also output ``<name>_t1 .. <name>_t{T}``.
             Defaults to True.
         collect_device (str): Device used to collect results across ranks,
@@ -45,8 +70,11 @@ class BaseVideoMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'vp'
+    BASELINES: Tuple[str, ...] = ('copy_last', 'zeros')
 
     def __init__(self,
+                 baselines: Sequence[str] = (),
+                 keep_per_sample: bool = True,
                  per_frame_keys: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -55,6 +83,20 @@ class BaseVideoMetric(BaseMetric):
             collect_device=collect_device,
             prefix=prefix,
             collect_dir=collect_dir)
+        cls = self.__class__.__name__
+        if isinstance(baselines, str):
+            baselines = (baselines, )
+        baselines = tuple(dict.fromkeys(baselines))  # unique, in order
+        bad = [b for b in baselines if b not in self.BASELINES]
+        if bad:
+            raise ValueError(f'{cls}: unknown baselines {bad}; expected a '
+                             f'subset of {self.BASELINES}')
+        if baselines and type(self).compare is BaseVideoMetric.compare:
+            raise ValueError(f'{cls} does not score baselines (it needs '
+                             'more than a predicted and a true frame stack); '
+                             'remove `baselines` from its config')
+        self.baselines = baselines
+        self.keep_per_sample = keep_per_sample
         self.per_frame_keys = per_frame_keys
 
     # ------------------------------------------------------------------
@@ -108,7 +150,7 @@ class BaseVideoMetric(BaseMetric):
                              f"'pred_frames' {tuple(pred.shape)} and "
                              f"'gt_frames' {tuple(gt.shape)} differ in shape")
         out_frames = sample.get('out_frames', None)
-        # trap 26: only the T_out predicted frames are evaluated
+        # only the T_out predicted frames are evaluated
         if out_frames is not None and int(out_frames) != pred.shape[0]:
             raise ValueError(f'{self.__class__.__name__}: {name} has '
                              f'{pred.shape[0]} frames in \'pred_frames\' but '
@@ -119,11 +161,68 @@ class BaseVideoMetric(BaseMetric):
     # ------------------------------------------------------------------
     # MMEngine interface
     # ------------------------------------------------------------------
-    @abstractmethod
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, Any]]:
+        """Per-frame statistics of a predicted sequence against its truth.
+
+        Args:
+            pred (Tensor): prediction ``[T_out, C, H, W]``, not clipped.
+            gt (Tensor): truth ``[T_out, C, H, W]``.
+
+        Returns:
+            dict: ``{'frames': {name: tensor [T_out]}, 'counts':
+            {name: int}}`` (``'counts'`` optional).
+        """
+        raise NotImplementedError(
+            f'{self.__class__.__name__} must implement compare() or '
+            'process_sample()')
+
+    def last_input_frame(self, sample: dict, data_batch: Any, index: int,
+                         num_out: int) -> torch.Tensor:
+        """The last context frame of sequence ``index`` as [0, 1] float."""
+        cls = self.__class__.__name__
+        if not isinstance(data_batch, dict) or 'inputs' not in data_batch:
+            raise KeyError(f"{cls}(baselines=('copy_last', ...)) needs "
+                           "data_batch['inputs'] (uint8 [T, C, H, W] per "
+                           'sample)')
+        inputs = data_batch['inputs']
+        if index >= len(inputs):
+            raise ValueError(f"{cls}: data_batch['inputs'] has {len(inputs)}"
+                             f' entries, data_samples[{index}] has none')
+        frames = torch.as_tensor(inputs[index])
+        if frames.dtype != torch.uint8 or frames.dim() != 4:
+            raise ValueError(f"{cls}: data_batch['inputs'][{index}] must be "
+                             'a uint8 tensor [T, C, H, W], got shape '
+                             f'{tuple(frames.shape)} dtype {frames.dtype}')
+        in_frames = sample.get('in_frames', None)
+        if in_frames is None:
+            in_frames = frames.shape[0] - num_out
+        in_frames = int(in_frames)
+        if not 1 <= in_frames <= frames.shape[0]:
+            raise ValueError(f"{cls}: data_batch['inputs'][{index}] has "
+                             f'{frames.shape[0]} frames, cannot take input '
+                             f'frame in_frames - 1 = {in_frames - 1}')
+        return frames[in_frames - 1].double() / 255.
+
+    def baseline_frames(self, name: str, gt: torch.Tensor, sample: dict,
+                        data_batch: Any, index: int) -> torch.Tensor:
+        """The naive prediction ``name`` (see :attr:`BASELINES`), shaped
+        like ``gt``."""
+        if name == 'zeros':
+            return torch.zeros_like(gt)
+        last = self.last_input_frame(sample, data_batch, index,
+                                     gt.shape[0]).to(gt.device, gt.dtype)
+        if last.shape != gt.shape[1:]:
+            raise ValueError(
+                f'{self.__class__.__name__}: last input frame of '
+                f'data_samples[{index}] has shape {tuple(last.shape)}, '
+                f"'gt_frames' frames have {tuple(gt.shape[1:])}")
+        return last.unsqueeze(0).expand_as(gt)
+
     def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
                        sample: dict, data_batch: Any,
                        index: int) -> Dict[str, Any]:
-        """Per-frame statistics of one sequence.
+        """Per-frame statistics of one sequence and of its baselines.
 
         Args:
             pred (Tensor): prediction ``[T_out, C, H, W]``, not clipped.
@@ -136,6 +235,17 @@ class BaseVideoMetric(BaseMetric):
             dict: ``{'frames': {name: tensor [T_out]}, 'counts':
             {name: int}}`` (``'counts'`` optional).
         """
+        stats = self.compare(pred, gt)
+        frames = OrderedDict(stats['frames'])
+        counts = OrderedDict(stats.get('counts', {}))
+        for name in self.baselines:
+            naive = self.baseline_frames(name, gt, sample, data_batch, index)
+            scored = self.compare(naive, gt)
+            for key, row in scored['frames'].items():
+                frames[f'{key}_{name}'] = row
+            for key, value in scored.get('counts', {}).items():
+                counts[f'{key}_{name}'] = value
+        return dict(frames=frames, counts=counts)
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Reduce every sequence to per-frame float64 rows (one result each).

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from mmengine.structures import BaseDataElement
 
-from mmvp.datasets.dbz_encoding import DBZ_ENCODINGS
 from mmvp.registry import METRICS
+from mmvp.utils.dbz_encoding import DBZ_ENCODINGS
 from ..functional import (CATEGORICAL_SCORES, categorical_scores,
                           contingency_counts)
 from .base_video_metric import BaseVideoMetric
@@ -69,9 +69,9 @@ class CSIMetric(BaseVideoMetric):
         drop_last (bool): Drop a partial last batch in the official
             reduction (the official loop does). Defaults to True.
         scores (Sequence[str]): Subset of ``('csi', 'pod', 'far', 'hss')``.
-        keep_per_sample (bool): Fill ``per_sample_results``.
-        per_frame_keys, collect_device, prefix, collect_dir: see
-            :class:`BaseVideoMetric`.
+        **kwargs: ``keep_per_sample`` (fill ``per_sample_results``),
+            ``per_frame_keys``, ``collect_device``, ``prefix``,
+            ``collect_dir``; see :class:`BaseVideoMetric`.
     """
 
     def __init__(self,
@@ -81,16 +81,8 @@ class CSIMetric(BaseVideoMetric):
                  batch_size: int = 8,
                  drop_last: bool = True,
                  scores: Sequence[str] = CATEGORICAL_SCORES,
-                 keep_per_sample: bool = True,
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         cls = self.__class__.__name__
         if reduction not in CSI_REDUCTIONS:
             raise ValueError(f'{cls}: reduction must be one of '
@@ -115,7 +107,6 @@ class CSIMetric(BaseVideoMetric):
         self.batch_size = int(batch_size)
         self.drop_last = drop_last
         self.scores = tuple(scores)
-        self.keep_per_sample = keep_per_sample
         self.per_sample_results: Optional[List[dict]] = None
 
     def _encoding(self, sample: dict, index: int) -> str:

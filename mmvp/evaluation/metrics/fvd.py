@@ -55,7 +55,8 @@ class FVDMetric(BaseVideoMetric):
         detector_kwargs (dict, optional): Call arguments of the detector.
             Defaults to ``dict(rescale=True, resize=True,
             return_features=True)``.
-        collect_device, prefix, collect_dir: see :class:`BaseVideoMetric`.
+        **kwargs: ``collect_device``, ``prefix``, ``collect_dir``; see
+            :class:`BaseVideoMetric`.
     """
 
     def __init__(self,
@@ -63,14 +64,12 @@ class FVDMetric(BaseVideoMetric):
                  min_frames: int = 16,
                  include_context: bool = True,
                  detector_kwargs: Optional[dict] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=False,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        for key in ('baselines', 'per_frame_keys', 'keep_per_sample'):
+            if key in kwargs:
+                raise TypeError(f'FVDMetric: `{key}` does not apply to FVD '
+                                '(one value per test set)')
+        super().__init__(per_frame_keys=False, **kwargs)
         cls = self.__class__.__name__
         if not detector_path:
             raise ValueError(

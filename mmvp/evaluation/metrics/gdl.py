@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Any, Dict, Optional
+from typing import Dict
 
 import torch
 
@@ -11,7 +11,7 @@ from .per_sample import PerSampleResultsMixin
 
 @METRICS.register_module()
 class GDLMetric(PerSampleResultsMixin, BaseVideoMetric):
-    """Gradient difference per output frame (spec 4.6).
+    """Gradient difference per output frame.
 
     For output frame ``t`` of a sequence::
 
@@ -40,9 +40,8 @@ class GDLMetric(PerSampleResultsMixin, BaseVideoMetric):
         reduction (str): ``'sum'`` over pixels and channels (default) or
             ``'mean'`` (the sum divided by ``C * H * W``).
         clip_pred (bool): Clip the prediction to [0, 1]. Defaults to True.
-        keep_per_sample (bool): Fill ``per_sample_results``. Defaults to
-            True.
-        per_frame_keys, collect_device, prefix, collect_dir: see
+        **kwargs: ``baselines``, ``keep_per_sample``, ``per_frame_keys``,
+            ``collect_device``, ``prefix``, ``collect_dir``; see
             :class:`BaseVideoMetric`.
     """
 
@@ -50,16 +49,8 @@ class GDLMetric(PerSampleResultsMixin, BaseVideoMetric):
                  alpha: float = 1.0,
                  reduction: str = 'sum',
                  clip_pred: bool = True,
-                 keep_per_sample: bool = True,
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         # validate now rather than at the first batch
         gdl_frames(
             torch.zeros(1, 1, 2, 2),
@@ -69,11 +60,9 @@ class GDLMetric(PerSampleResultsMixin, BaseVideoMetric):
         self.alpha = alpha
         self.reduction = reduction
         self.clip_pred = clip_pred
-        self.keep_per_sample = keep_per_sample
 
-    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
-                       sample: dict, data_batch: Any,
-                       index: int) -> Dict[str, Any]:
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
         return dict(
             frames=dict(
                 gdl=gdl_frames(

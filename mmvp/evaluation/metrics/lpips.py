@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 import importlib
-from typing import Any, Dict, Optional
+from typing import Dict
 
 import torch
 
@@ -27,7 +27,7 @@ def import_lpips():
 
 @METRICS.register_module()
 class LPIPSMetric(PerSampleResultsMixin, BaseVideoMetric):
-    """LPIPS per output frame (optional extra; spec 4.8).
+    """LPIPS per output frame (optional extra).
 
     Not used by the MotionRNN paper (PredRNN-v2 and OpenSTL report it).
     Frames are clipped to [0, 1], mapped to **[-1, 1]** (``2x - 1``, the
@@ -46,29 +46,18 @@ class LPIPSMetric(PerSampleResultsMixin, BaseVideoMetric):
     Args:
         net (str): LPIPS backbone, ``'alex'`` (default), ``'vgg'`` or
             ``'squeeze'``.
-        keep_per_sample (bool): Fill ``per_sample_results``.
-        per_frame_keys, collect_device, prefix, collect_dir: see
+        **kwargs: ``baselines``, ``keep_per_sample``, ``per_frame_keys``,
+            ``collect_device``, ``prefix``, ``collect_dir``; see
             :class:`BaseVideoMetric`.
     """
 
-    def __init__(self,
-                 net: str = 'alex',
-                 keep_per_sample: bool = True,
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
+    def __init__(self, net: str = 'alex', **kwargs) -> None:
         if net not in LPIPS_NETS:
             raise ValueError(f'LPIPSMetric: net must be one of {LPIPS_NETS}, '
                              f'got {net!r}')
         self._lpips_module = import_lpips()
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+        super().__init__(**kwargs)
         self.net = net
-        self.keep_per_sample = keep_per_sample
         self._model = None
         self._model_device = None
 
@@ -93,9 +82,8 @@ class LPIPSMetric(PerSampleResultsMixin, BaseVideoMetric):
                              f'frames, got C={x.shape[1]}')
         return x.contiguous()
 
-    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
-                       sample: dict, data_batch: Any,
-                       index: int) -> Dict[str, Any]:
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
         model = self.lpips_model(pred.device)
         dist = model(self.to_lpips_input(pred), self.to_lpips_input(gt))
         return dict(frames=dict(lpips=dist.reshape(pred.shape[0])))

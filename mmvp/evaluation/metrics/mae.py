@@ -1,11 +1,12 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Any, Dict, Optional
+from typing import Dict
 
 import torch
 
 from mmvp.registry import METRICS
 from ..functional import frame_abs_error_sum
 from .base_video_metric import BaseVideoMetric
+from .mse import error_sum_rows
 from .per_sample import PerSampleResultsMixin
 
 
@@ -13,8 +14,8 @@ from .per_sample import PerSampleResultsMixin
 class MAEMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Mean absolute error in the field's "per-frame sum" convention.
 
-    Convention (spec 4.2, MIM ``pred_learn`` and OpenSTL ``MAE``): for output
-    frame ``t`` of a sequence, ``mae_t = sum_{h,w,c} |g - x|`` on the [0, 1]
+    Convention (MIM ``pred_learn`` and OpenSTL ``MAE``): for output frame
+    ``t`` of a sequence, ``mae_t = sum_{h,w,c} |g - x|`` on the [0, 1]
     scale, a **sum** over all pixels and channels of the **unclipped**
     prediction ``g`` (``clip_pred=True`` clips it to [0, 1] first). Values
     are per output frame averaged over sequences; the table value is the mean
@@ -22,36 +23,30 @@ class MAEMetric(PerSampleResultsMixin, BaseVideoMetric):
 
     Output keys (with ``prefix/``): ``mae_frame_sum``, ``mae_pixel`` (sum
     divided by ``C * H * W``), ``mae_div100`` with ``scaled_keys=True``; each
-    with ``_t1 .. _t{T}`` per-frame keys.
+    with ``_t1 .. _t{T}`` per-frame keys; with ``baselines``, the same keys
+    with the baseline's suffix (``mae_frame_sum_zeros``, ...).
 
     Args:
         clip_pred (bool): Clip the prediction first. Defaults to False (MIM
             and OpenSTL parity).
         scaled_keys (bool): Add ``mae_div100`` keys. Defaults to False.
-        per_frame_keys, collect_device, prefix, collect_dir: see
+        **kwargs: ``baselines``, ``keep_per_sample``, ``per_frame_keys``,
+            ``collect_device``, ``prefix``, ``collect_dir``; see
             :class:`BaseVideoMetric`.
     """
 
     def __init__(self,
                  clip_pred: bool = False,
                  scaled_keys: bool = False,
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.clip_pred = clip_pred
         self.scaled_keys = scaled_keys
 
-    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
-                       sample: dict, data_batch: Any,
-                       index: int) -> Dict[str, Any]:
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
         err_sum = frame_abs_error_sum(pred, gt, clip_pred=self.clip_pred)
-        rows = dict(mae_frame_sum=err_sum, mae_pixel=err_sum / pred[0].numel())
-        if self.scaled_keys:
-            rows['mae_div100'] = err_sum / 100  # Human3.6M "MAE/100"
-        return dict(frames=rows)
+        # Human3.6M "MAE/100"
+        return dict(
+            frames=error_sum_rows('mae', err_sum, pred[0].numel(),
+                                  100 if self.scaled_keys else None))

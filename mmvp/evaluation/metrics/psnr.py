@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 import math
-from typing import Any, Dict, Optional
+from typing import Dict
 
 import torch
 
@@ -14,7 +14,7 @@ from .per_sample import PerSampleResultsMixin
 class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Peak signal-to-noise ratio in dB, computed per frame then averaged.
 
-    Conventions (spec 4.5, trap 21):
+    Conventions:
 
     - ``convention='predrnn'`` (default, PredRNN / MIM ``batch_psnr``): on
       ``u8(clip(g))`` and ``u8(x)`` (``np.uint8(v * 255)``, truncation;
@@ -36,7 +36,8 @@ class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
     so replaced is output as ``psnr_num_capped``.
 
     Output keys (with ``prefix/``): ``psnr``, ``psnr_t1 .. psnr_t{T}``,
-    ``psnr_num_capped``.
+    ``psnr_num_capped``; with ``baselines``, the same keys with the
+    baseline's suffix (``psnr_zeros``, ``psnr_num_capped_zeros``, ...).
 
     Args:
         convention (str): ``'predrnn'`` (default) or ``'openstl'``.
@@ -44,7 +45,8 @@ class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
             ``'trunc'`` (default) or ``'round'``.
         exact_match_psnr (float): value reported when ``mse == 0``.
             Defaults to 100.0.
-        per_frame_keys, collect_device, prefix, collect_dir: see
+        **kwargs: ``baselines``, ``keep_per_sample``, ``per_frame_keys``,
+            ``collect_device``, ``prefix``, ``collect_dir``; see
             :class:`BaseVideoMetric`.
     """
 
@@ -52,15 +54,8 @@ class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
                  convention: str = 'predrnn',
                  rounding: str = 'trunc',
                  exact_match_psnr: float = 100.0,
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         if convention not in PSNR_CONVENTIONS:
             raise ValueError(f'PSNRMetric: `convention` must be one of '
                              f'{PSNR_CONVENTIONS}, got {convention!r}')
@@ -75,9 +70,8 @@ class PSNRMetric(PerSampleResultsMixin, BaseVideoMetric):
         self.rounding = rounding
         self.exact_match_psnr = exact_match_psnr
 
-    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
-                       sample: dict, data_batch: Any,
-                       index: int) -> Dict[str, Any]:
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
         psnr = psnr_frames(
             pred, gt, convention=self.convention, rounding=self.rounding)
         exact = torch.isinf(psnr)

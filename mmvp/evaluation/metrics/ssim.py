@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Any, Dict, Optional
+from typing import Dict
 
 import torch
 
@@ -13,7 +13,7 @@ from .per_sample import PerSampleResultsMixin
 class SSIMMetric(PerSampleResultsMixin, BaseVideoMetric):
     """Structural similarity, official MotionRNN / PredRNN uint8 recipe.
 
-    Convention (spec 4.4, ``skimage.measure.compare_ssim(u8(clip(g)),
+    Convention (``skimage.measure.compare_ssim(u8(clip(g)),
     u8(x), multichannel=True)`` in the official ``core/trainer.py``): both
     frames are converted to uint8 as ``np.uint8(clip(v, 0, 1) * 255)``
     (truncation; ``rounding='round'`` rounds instead), then per channel in
@@ -24,34 +24,27 @@ class SSIMMetric(PerSampleResultsMixin, BaseVideoMetric):
     sequence and per output frame; values are per output frame averaged over
     sequences; the table value is the mean over frames.
 
-    Output keys (with ``prefix/``): ``ssim``, ``ssim_t1 .. ssim_t{T}``.
+    Output keys (with ``prefix/``): ``ssim``, ``ssim_t1 .. ssim_t{T}``;
+    with ``baselines``, ``ssim_<baseline>`` (+ ``_t*``), e.g.
+    ``ssim_zeros``.
 
     Args:
         rounding (str): uint8 conversion, ``'trunc'`` (official, default) or
             ``'round'``.
-        per_frame_keys, collect_device, prefix, collect_dir: see
+        **kwargs: ``baselines``, ``keep_per_sample``, ``per_frame_keys``,
+            ``collect_device``, ``prefix``, ``collect_dir``; see
             :class:`BaseVideoMetric`.
     """
 
-    def __init__(self,
-                 rounding: str = 'trunc',
-                 per_frame_keys: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            per_frame_keys=per_frame_keys,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+    def __init__(self, rounding: str = 'trunc', **kwargs) -> None:
+        super().__init__(**kwargs)
         if rounding not in ROUNDING_MODES:
             raise ValueError(f'SSIMMetric: `rounding` must be one of '
                              f'{ROUNDING_MODES}, got {rounding!r}')
         self.rounding = rounding
 
-    def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,
-                       sample: dict, data_batch: Any,
-                       index: int) -> Dict[str, Any]:
+    def compare(self, pred: torch.Tensor,
+                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
         ssim = ssim_frames(
             to_uint8(pred, self.rounding),
             to_uint8(gt, self.rounding),
