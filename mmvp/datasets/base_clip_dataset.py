@@ -191,13 +191,14 @@ class BaseClipDataset(BaseDataset):
         """Reading keys of ``source`` for the frames ``inds``."""
         kind = source['source_type']
         if kind == 'video':
-            return dict(source_type='video', filename=source['path'])
+            return dict(storage='video', filename=source['path'])
         if kind == 'frames':
-            names = source['names']
+            folder = source['path']
             return dict(
-                source_type='frames',
+                storage='frames',
+                filename=folder,
                 frame_paths=[
-                    osp.join(source['path'], str(names[i])) for i in inds
+                    osp.join(folder, str(n)) for n in source['names']
                 ])
         if kind == 'cache':
             step = source.get('cache_step', 1)
@@ -207,14 +208,15 @@ class BaseClipDataset(BaseDataset):
                     f"{source['path']}: frame {bad[0]} is not in the cache, "
                     f'which holds every {step}th frame')
             return dict(
-                source_type='cache',
-                cache_file=source['path'],
-                cache_inds=[i // step for i in inds],
+                storage='cache',
+                filename=source['path'],
+                frame_inds=np.array([i // step for i in inds]),
+                video_frame_inds=inds,
                 cache_ops=list(source.get('cache_ops', ())))
         if kind == 'array':
             out = dict(
-                source_type='array',
-                array_file=source['path'],
+                storage='array',
+                filename=source['path'],
                 array_key=source.get('array_key'))
             for key in ('value_scale', 'missing_values', 'dbz_encoding'):
                 if key in source:

@@ -290,7 +290,8 @@ def describe(ds):
     clips = []
     for i in picks:
         info = ds.get_data_info(i)
-        inds = info.get('frame_inds')
+        # frame indices in the video's time for every storage of a video
+        inds = info.get('video_frame_inds', info.get('frame_inds'))
         inds = None if inds is None else [int(j) for j in inds]
         clips.append((i, info.get('source'), inds, _sha(ds[i]['inputs'])))
     return n, clips

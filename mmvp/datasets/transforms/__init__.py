@@ -1,10 +1,14 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from .formatting import PackVideoPredInputs
-from .loading import LoadVideoFrames
+from .loading import (DECODE_TRANSFORMS, ArrayDecode, BaseDecode, DecordDecode,
+                      FrameCacheDecode, FrameFolderDecode, LoadVideoFrames,
+                      OpenCVDecode)
 from .processing import (CenterCropFrames, EncodeRadarFrames, RandomCropFrames,
                          ResizeFrames)
 
 __all__ = [
-    'PackVideoPredInputs', 'LoadVideoFrames', 'CenterCropFrames',
-    'RandomCropFrames', 'ResizeFrames', 'EncodeRadarFrames'
+    'PackVideoPredInputs', 'LoadVideoFrames', 'BaseDecode', 'DecordDecode',
+    'OpenCVDecode', 'FrameFolderDecode', 'FrameCacheDecode', 'ArrayDecode',
+    'DECODE_TRANSFORMS', 'CenterCropFrames', 'RandomCropFrames',
+    'ResizeFrames', 'EncodeRadarFrames'
 ]
