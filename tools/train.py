@@ -75,10 +75,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'DeviceAmpOptimWrapper':
+        if optim_wrapper in ('DeviceAmpOptimWrapper',
+                             'NonFiniteSkipAmpOptimWrapper'):
             print_log(
                 'AMP training is already enabled in the config.',
                 logger='current')
+        elif optim_wrapper == 'NonFiniteSkipOptimWrapper':
+            # the same skipping of non-finite updates, with AMP
+            cfg.optim_wrapper.type = 'NonFiniteSkipAmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         elif optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'):
             # MMEngine's AmpOptimWrapper is GPU-only; this one also runs
             # on CPU (bf16) and behaves the same on GPU.

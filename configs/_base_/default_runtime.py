@@ -25,9 +25,14 @@ default_hooks = dict(
     # RNG states (torch, CUDA, numpy, random) in checkpoints, restored on
     # resume: a resumed run ends with the weights of an uninterrupted one
     rng_state=dict(type='RNGStateHook'),
-    # a NaN/Inf loss stops training before the update (the last checkpoint
-    # stays finite); skip_nonfinite=True skips such batches and counts them
-    nonfinite_loss=dict(type='NonFiniteLossHook', skip_nonfinite=False),
+    # the optimizer wrapper (NonFiniteSkipOptimWrapper, in the schedule)
+    # never applies the update of a NaN/Inf loss; this hook logs it and
+    # stops training (the last checkpoint stays finite), or with
+    # optim_wrapper.skip_nonfinite=True counts the skipped batches
+    nonfinite_loss=dict(type='NonFiniteLossHook'),
+    # a train/val/test loader that yields no batch (e.g. fewer clips than
+    # batch_size with drop_last=True) stops the run before it starts
+    dataloader_check=dict(type='DataloaderCheckHook'),
 )
 
 env_cfg = dict(

@@ -1,9 +1,11 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""NonFiniteLossHook: a NaN/Inf loss stops training with a message naming
-the iteration and the loss terms, before the update, so the weights and
-the last checkpoint stay finite; ``skip_nonfinite=True`` skips such
-batches (no update at all, also for models that update twice per
-iteration and for the AMP wrapper) and counts them in the log."""
+"""NonFiniteSkipOptimWrapper with NonFiniteLossHook in a run: a NaN/Inf
+loss stops training with a message naming the iteration and the loss
+terms, its update not applied, so the weights and the last checkpoint stay
+finite; ``skip_nonfinite=True`` skips such batches (no update at all, also
+for models that update twice per iteration and for the AMP wrapper),
+counts them in the log and resumes exactly. Configs that still give the
+settings to the hook and use a plain wrapper keep working."""
 import math
 import os
 import uuid
@@ -18,9 +20,7 @@ from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
 from mmvp.engine import (NonFiniteLossError, NonFiniteLossHook,
-                         SafeCheckpointRunner)
-from mmvp.engine.hooks.nonfinite_loss_hook import (NonFiniteGuardMixin,
-                                                   install_nonfinite_guard)
+                         NonFiniteSkipMixin, SafeCheckpointRunner)
 from mmvp.registry import HOOKS, MODELS
 from mmvp.utils import (ConfigError, config_error_hints, register_all_modules,
                         safe_load)
@@ -89,8 +89,14 @@ def _runner(work_dir,
             skip=False,
             updates=1,
             max_iters=5,
-            optim=None,
-            **hook):
+            optim_type='NonFiniteSkipOptimWrapper',
+            hook=None,
+            resume=False,
+            **settings):
+    optim = dict(type=optim_type, optimizer=dict(type='SGD', lr=0.01))
+    if hook is None:  # the settings belong to the wrapper
+        optim.update(skip_nonfinite=skip, **settings)
+        hook = dict(type='NonFiniteLossHook')
     runner = SafeCheckpointRunner(
         model=dict(
             type='NanAtIterModel', nan_iters=nan_iters, updates=updates),
@@ -101,13 +107,15 @@ def _runner(work_dir,
             sampler=dict(type='InfiniteSampler'),
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        optim_wrapper=optim or dict(optimizer=dict(type='SGD', lr=0.01)),
+        optim_wrapper=optim,
         default_hooks=dict(
             checkpoint=dict(
                 type='SafeCheckpointHook', by_epoch=False, interval=1),
             logger=dict(type='LoggerHook', interval=1),
-            nonfinite=dict(
-                type='NonFiniteLossHook', skip_nonfinite=skip, **hook)),
+            nonfinite=hook),
+        custom_hooks=[dict(type='RNGStateHook')],
+        resume=resume,
+        randomness=dict(seed=0),
         default_scope='mmvp',
         experiment_name=f'nonfinite_{uuid.uuid4().hex[:8]}')
     recorder = _Recorder()
@@ -169,37 +177,87 @@ def test_inf_loss_and_consecutive_limit(tmp_path):
     assert runner.message_hub.get_info('nonfinite_skipped') == 2
 
 
-def test_guard_on_the_amp_wrapper(tmp_path):
-    """DeviceAmpOptimWrapper (bf16 on CPU) gets the guard too."""
+def test_amp_wrapper_skips(tmp_path):
+    """The AMP flavour (bf16 on CPU) skips in a run too."""
     runner, rec = _runner(
         tmp_path,
         nan_iters=(2, ),
         skip=True,
         max_iters=3,
-        optim=dict(
-            type='DeviceAmpOptimWrapper', optimizer=dict(type='SGD', lr=0.01)))
+        optim_type='NonFiniteSkipAmpOptimWrapper')
     runner.train()
-    assert isinstance(runner.optim_wrapper, NonFiniteGuardMixin)
     assert type(runner.optim_wrapper).__name__ == \
-        'NonFiniteGuardedDeviceAmpOptimWrapper'
+        'NonFiniteSkipAmpOptimWrapper'
     assert torch.equal(rec.weights[2], rec.weights[1])
     assert not torch.equal(rec.weights[3], rec.weights[2])
 
 
-def test_install_is_idempotent_and_keeps_state():
-    from mmengine.optim import OptimWrapper
-    param = nn.Parameter(torch.ones(2))
-    wrapper = OptimWrapper(torch.optim.SGD([param], lr=0.1))
-    state = wrapper.state_dict()
-    install_nonfinite_guard(wrapper)
-    cls = type(wrapper)
-    install_nonfinite_guard(wrapper)
-    assert type(wrapper) is cls and isinstance(wrapper, OptimWrapper)
-    assert wrapper.state_dict() == state
-    wrapper.update_params(torch.tensor(float('nan')) * param.sum())
-    assert torch.equal(param.detach(), torch.ones(2))
-    wrapper.update_params(param.sum())
-    assert torch.equal(param.detach(), torch.full((2, ), 0.9))
+@pytest.mark.parametrize('nan_iters,limit', [((2, 4), None), ((2, 3, 4), 3)])
+def test_resume_is_exact(tmp_path, nan_iters, limit):
+    """Weights, skip count and consecutive count after a resume equal those
+    of an uninterrupted run (the limit counts skips across the resume)."""
+    settings = dict(skip=True, max_consecutive_skips=limit)
+    # one runner at a time: the model reads the iteration from the
+    # current message hub
+    full, full_rec = _runner(tmp_path / 'full', nan_iters, **settings)
+    if limit is None:
+        full.train()
+    else:
+        with pytest.raises(NonFiniteLossError, match='3 consecutive'):
+            full.train()
+    part, _ = _runner(tmp_path / 'part', nan_iters, max_iters=3, **settings)
+    part.train()
+    assert part.message_hub.get_info('nonfinite_consecutive') == \
+        (2 if limit else 0)
+    resumed, rec = _runner(
+        tmp_path / 'part', nan_iters, resume=True, **settings)
+    if limit is None:
+        resumed.train()
+        assert torch.equal(rec.weights[5], full_rec.weights[5])
+        assert not torch.equal(rec.weights[5], rec.weights[4])
+    else:
+        with pytest.raises(NonFiniteLossError, match='3 consecutive'):
+            resumed.train()
+        assert torch.equal(resumed.model.fc.weight, full.model.fc.weight)
+    for runner in (full, resumed):
+        assert runner.message_hub.get_info('nonfinite_skipped') == \
+            len(nan_iters)
+
+
+def test_old_config_with_hook_settings_still_runs(tmp_path):
+    """Settings on the hook and a plain OptimWrapper: deprecated, but the
+    run skips as before and the warning says what to change."""
+    with pytest.warns(DeprecationWarning, match='optim_wrapper.skip_nonf'):
+        runner, rec = _runner(
+            tmp_path,
+            nan_iters=(2, ),
+            optim_type='OptimWrapper',
+            hook=dict(type='NonFiniteLossHook', skip_nonfinite=True))
+    runner.train()
+    assert isinstance(runner.optim_wrapper, NonFiniteSkipMixin)
+    assert runner.optim_wrapper.skip_nonfinite
+    assert torch.equal(rec.weights[2], rec.weights[1])
+    assert not torch.equal(rec.weights[3], rec.weights[2])
+    log = open(
+        os.path.join(
+            str(tmp_path), runner.timestamp,
+            f'{runner.timestamp}.log')).read()
+    assert "optim_wrapper.type='NonFiniteSkipOptimWrapper'" in log
+    assert runner.message_hub.get_info('nonfinite_skipped') == 1
+
+
+def test_hook_settings_override_the_wrapper(tmp_path):
+    with pytest.warns(DeprecationWarning):
+        runner, _ = _runner(
+            tmp_path,
+            nan_iters=(2, ),
+            hook=dict(
+                type='NonFiniteLossHook',
+                skip_nonfinite=False,
+                max_consecutive_skips=7))
+    with pytest.raises(NonFiniteLossError, match='iteration 2 of 5'):
+        runner.train()
+    assert runner.optim_wrapper.max_consecutive_skips == 7
 
 
 def test_misspelled_hook_argument_is_explained():
@@ -220,5 +278,10 @@ def test_misspelled_hook_argument_is_explained():
 
 def test_in_default_runtime():
     assert HOOKS.get('NonFiniteLossHook') is NonFiniteLossHook
+    cfg = Config.fromfile(
+        os.path.join(
+            os.path.dirname(__file__), '..', '..', 'configs', '_base_',
+            'default_runtime.py'))
+    assert cfg.default_hooks.nonfinite_loss == dict(type='NonFiniteLossHook')
     with pytest.raises(ValueError, match='max_consecutive_skips'):
         NonFiniteLossHook(max_consecutive_skips=0)

@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """A NaN loss on one rank of a two-process (gloo) run: every rank skips
-the update together (``skip_nonfinite=True``) or every rank stops with
+the update together (``optim_wrapper.skip_nonfinite=True``) or every rank stops with
 the error naming the iteration and the rank; the last checkpoint stays
 finite either way. Rank 0's checkpoint carries both ranks' RNG states,
 and a resume under DDP restores them without warnings."""
@@ -15,7 +15,7 @@ def test_nan_on_one_rank_is_skipped_by_all(tmp_path):
     work = tmp_path / 'skip'
     proc = dist_train(cfg, work, tmp_path, [
         'model.loss.at_iter=3', 'model.loss.rank=1',
-        'default_hooks.nonfinite_loss.skip_nonfinite=True'
+        'optim_wrapper.skip_nonfinite=True'
     ], 'nan_skip')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
@@ -32,8 +32,8 @@ def test_nan_on_one_rank_is_skipped_by_all(tmp_path):
 
     # resume under DDP: each rank gets its states back, the count goes on
     proc = dist_train(cfg, work, tmp_path, [
-        'train_cfg.max_iters=8',
-        'default_hooks.nonfinite_loss.skip_nonfinite=True', '--resume'
+        'train_cfg.max_iters=8', 'optim_wrapper.skip_nonfinite=True',
+        '--resume'
     ], 'nan_skip_resume')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]

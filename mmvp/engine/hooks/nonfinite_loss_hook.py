@@ -1,109 +1,51 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Stop on (or skip) non-finite losses before they reach the weights."""
+"""Report the updates a non-finite-skipping optimizer wrapper skipped."""
 import math
+import warnings
 from typing import Dict, List, Optional
 
 import torch
-import torch.distributed as torch_dist
 from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from mmvp.registry import HOOKS
+from ..optim_wrappers.nonfinite_skip_optim_wrapper import (NonFiniteLossError,
+                                                           NonFiniteSkipMixin)
 
-__all__ = [
-    'NonFiniteLossHook', 'NonFiniteLossError', 'NonFiniteGuardMixin',
-    'install_nonfinite_guard'
-]
+__all__ = ['NonFiniteLossHook', 'NonFiniteLossError']
 
-
-class NonFiniteLossError(FloatingPointError):
-    """A training loss was NaN or Inf."""
+_UNSET = object()
+_ADOPTED: Dict[type, type] = {}
 
 
-class NonFiniteGuardMixin:
-    """``update_params`` that applies no update for a non-finite loss.
-
-    Mixed into the class of the runner's optimizer wrapper by
-    :func:`install_nonfinite_guard`. Before the backward pass it checks
-    that the loss is finite; under DDP the flag is all-reduced (max) first,
-    so every rank skips together and no rank waits for a gradient
-    all-reduce that the others never start. A skipped update does no
-    backward pass and no optimizer step; the gradients accumulated so far
-    are zeroed (with gradient accumulation the current window is dropped)
-    and the accumulation counter advances as if the batch had been used.
-    Each skip is recorded for :class:`NonFiniteLossHook`.
-    """
-
-    def update_params(self,
-                      loss: torch.Tensor,
-                      step_kwargs: Optional[Dict] = None,
-                      zero_kwargs: Optional[Dict] = None) -> None:
-        local_bad = not bool(torch.isfinite(loss.detach()).all())
-        any_bad = local_bad
-        if get_dist_info()[1] > 1:
-            flag = torch.tensor([float(local_bad)], device=loss.device)
-            torch_dist.all_reduce(flag, op=torch_dist.ReduceOp.MAX)
-            any_bad = bool(flag.item())
-        if not any_bad:
-            super().update_params(
-                loss, step_kwargs=step_kwargs, zero_kwargs=zero_kwargs)
-            return
-        events = self.__dict__.setdefault('_nonfinite_events', [])
-        events.append(dict(local=local_bad, loss=float(loss.detach().sum())))
-        self._inner_count += 1
-        self.zero_grad(**(zero_kwargs or {}))
-
-
-_GUARDED_CLASSES: Dict[type, type] = {}
-
-
-def _guarded_class(cls: type) -> type:
-    if issubclass(cls, NonFiniteGuardMixin):
-        return cls
-    if cls not in _GUARDED_CLASSES:
-        _GUARDED_CLASSES[cls] = type(
-            f'NonFiniteGuarded{cls.__name__}', (NonFiniteGuardMixin, cls),
-            dict(__module__=__name__, __doc__=cls.__doc__))
-    return _GUARDED_CLASSES[cls]
-
-
-def install_nonfinite_guard(optim_wrapper) -> None:
-    """Give ``optim_wrapper`` (any :class:`OptimWrapper` subclass, e.g.
-    the AMP wrappers, or each wrapper of an :class:`OptimWrapperDict`) the
-    :class:`NonFiniteGuardMixin` behaviour, in place.
-
-    The object's class becomes a subclass of its class, so ``isinstance``
-    checks, its state and its checkpoint format are unchanged.
-    """
+def _wrappers(optim_wrapper) -> List[OptimWrapper]:
     if isinstance(optim_wrapper, OptimWrapperDict):
-        for wrapper in optim_wrapper.optim_wrappers.values():
-            install_nonfinite_guard(wrapper)
-        return
+        return list(optim_wrapper.optim_wrappers.values())
     if not isinstance(optim_wrapper, OptimWrapper):
         raise TypeError('NonFiniteLossHook needs an OptimWrapper (or '
                         f'OptimWrapperDict), got {type(optim_wrapper)}')
-    optim_wrapper.__class__ = _guarded_class(type(optim_wrapper))
-    optim_wrapper.__dict__.setdefault('_nonfinite_events', [])
+    return [optim_wrapper]
 
 
-def _pop_events(optim_wrapper) -> List[dict]:
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        events = []
-        for wrapper in optim_wrapper.optim_wrappers.values():
-            events += _pop_events(wrapper)
-        return events
-    events = optim_wrapper.__dict__.get('_nonfinite_events') or []
-    optim_wrapper.__dict__['_nonfinite_events'] = []
-    return events
+def _adopt(wrapper: OptimWrapper, skip_nonfinite: bool,
+           max_consecutive_skips: Optional[int]) -> None:
+    """Give a plain wrapper the skipping ``update_params`` (configs that
+    predate :class:`~mmvp.engine.NonFiniteSkipOptimWrapper`)."""
+    cls = type(wrapper)
+    if cls not in _ADOPTED:
+        _ADOPTED[cls] = type(f'NonFiniteSkip{cls.__name__}',
+                             (NonFiniteSkipMixin, cls),
+                             dict(__module__=__name__, __doc__=cls.__doc__))
+    wrapper.__class__ = _ADOPTED[cls]
+    wrapper._init_nonfinite(skip_nonfinite, max_consecutive_skips)
 
 
 def _as_float(value) -> Optional[float]:
     if isinstance(value, torch.Tensor):
         if value.numel() == 0:
             return None
-        return float(value.detach().float().sum()) if value.numel() > 1 \
-            else float(value.detach())
+        return float(value.detach().float().sum())
     if isinstance(value, (int, float)):
         return float(value)
     return None
@@ -121,53 +63,88 @@ def _nonfinite_items(outputs) -> Dict[str, float]:
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop training at a NaN/Inf loss, or skip such batches.
+    """Log the updates skipped for a NaN/Inf loss, or stop training.
 
-    The check runs *before* the update (:class:`NonFiniteGuardMixin`,
-    installed into the runner's optimizer wrapper in ``before_train``;
-    this also covers models such as ``VideoPredictor`` that call
-    ``optim_wrapper.update_params`` from their own ``train_step``, once or
-    twice per iteration), so a non-finite loss never reaches the weights:
+    The skipping itself is done by the optimizer wrapper,
+    :class:`~mmvp.engine.NonFiniteSkipOptimWrapper` (or its AMP flavour),
+    chosen and configured in ``optim_wrapper`` (``skip_nonfinite``,
+    ``max_consecutive_skips``). After every iteration this hook reads the
+    wrapper's flags in one transfer and
 
-    * ``skip_nonfinite=False`` (default): training stops with
-      :class:`NonFiniteLossError` naming the iteration, the rank(s) and the
-      non-finite loss terms. The weights are those after the previous
-      iteration; no checkpoint is written for the failing iteration (this
-      hook raises before ``CheckpointHook`` runs), so the last checkpoint on
-      disk is a finite one to resume from or to inspect.
-    * ``skip_nonfinite=True``: the batch's update is skipped on every rank,
-      a warning names the iteration and terms, and the running count is
-      logged as ``nonfinite_skipped`` (and kept in checkpoints, so it
-      survives a resume). The non-finite values are kept out of the
-      logged loss averages. More than ``max_consecutive_skips`` skips in a
-      row stop training as above.
+    * without ``skip_nonfinite``: raises :class:`NonFiniteLossError` naming
+      the iteration, the rank(s) and the non-finite loss terms. The update
+      was not applied; no checkpoint is written for that iteration (this
+      hook runs before ``CheckpointHook``), so the last checkpoint on disk
+      is a finite one to resume from or to inspect;
+    * with ``skip_nonfinite``: warns with the iteration and the terms, logs
+      the running count as ``nonfinite_skipped`` (kept in checkpoints with
+      the count of consecutive skips, so both survive a resume), keeps the
+      non-finite values out of the logged loss averages and stops as above
+      after ``max_consecutive_skips`` skipped iterations in a row.
 
     Args:
-        skip_nonfinite (bool): Skip non-finite batches instead of stopping.
-            Defaults to False.
-        max_consecutive_skips (int, optional): With ``skip_nonfinite``,
-            stop after this many consecutive skipped iterations (the model
-            has probably diverged). None never stops. Defaults to 100.
+        skip_nonfinite (bool, optional): Deprecated; set
+            ``optim_wrapper.skip_nonfinite``. When given it overrides the
+            wrapper's setting.
+        max_consecutive_skips (int, optional): Deprecated; set
+            ``optim_wrapper.max_consecutive_skips``. When given it
+            overrides the wrapper's setting.
+
+    A config whose ``optim_wrapper`` is a plain ``OptimWrapper`` or
+    ``DeviceAmpOptimWrapper`` still works: the wrapper is given the
+    skipping behaviour at the start of training, with a warning.
     """
 
     priority = 'HIGHEST'  # before RuntimeInfoHook logs and before saving
 
-    def __init__(self,
-                 skip_nonfinite: bool = False,
-                 max_consecutive_skips: Optional[int] = 100):
-        if max_consecutive_skips is not None and max_consecutive_skips < 1:
-            raise ValueError('max_consecutive_skips must be None or >= 1, '
-                             f'got {max_consecutive_skips}')
-        self.skip_nonfinite = bool(skip_nonfinite)
-        self.max_consecutive_skips = max_consecutive_skips
+    def __init__(self, skip_nonfinite=_UNSET, max_consecutive_skips=_UNSET):
+        self._overrides = {}
+        if skip_nonfinite is not _UNSET:
+            self._overrides['skip_nonfinite'] = bool(skip_nonfinite)
+        if max_consecutive_skips is not _UNSET:
+            if max_consecutive_skips is not None and (not isinstance(
+                    max_consecutive_skips, int) or max_consecutive_skips < 1):
+                raise ValueError(
+                    'NonFiniteLossHook: max_consecutive_skips must be None '
+                    f'or an int >= 1, got {max_consecutive_skips!r}')
+            self._overrides['max_consecutive_skips'] = max_consecutive_skips
+        if self._overrides:
+            names = ', '.join(f'optim_wrapper.{k}' for k in self._overrides)
+            warnings.warn(
+                'NonFiniteLossHook(skip_nonfinite, max_consecutive_skips) is '
+                'deprecated: the optimizer wrapper skips non-finite updates '
+                f"now; set {names} (optim_wrapper.type="
+                "'NonFiniteSkipOptimWrapper') instead.",
+                DeprecationWarning,
+                stacklevel=2)
         self.num_skipped = 0
         self._consecutive = 0
+        self._wrappers: List[NonFiniteSkipMixin] = []
 
     def before_train(self, runner) -> None:
-        install_nonfinite_guard(runner.optim_wrapper)
-        self.num_skipped = int(
-            runner.message_hub.get_info('nonfinite_skipped', 0) or 0)
-        self._consecutive = 0
+        self._wrappers = []
+        for wrapper in _wrappers(runner.optim_wrapper):
+            if not isinstance(wrapper, NonFiniteSkipMixin):
+                settings = dict(
+                    skip_nonfinite=False, max_consecutive_skips=100)
+                settings.update(self._overrides)
+                runner.logger.warning(
+                    f'optim_wrapper is a {type(wrapper).__name__}: it is '
+                    'given the non-finite skipping of '
+                    'NonFiniteSkipOptimWrapper for this run. Set '
+                    "optim_wrapper.type='NonFiniteSkipOptimWrapper' (or "
+                    "'NonFiniteSkipAmpOptimWrapper') in the config.")
+                _adopt(wrapper, **settings)
+            else:
+                for key, value in self._overrides.items():
+                    setattr(wrapper, key, value)
+            self._wrappers.append(wrapper)
+        first = self._wrappers[0]
+        self.skip_nonfinite = first.skip_nonfinite
+        self.max_consecutive_skips = first.max_consecutive_skips
+        hub = runner.message_hub
+        self.num_skipped = int(hub.get_info('nonfinite_skipped', 0) or 0)
+        self._consecutive = int(hub.get_info('nonfinite_consecutive', 0) or 0)
 
     def _describe(self, outputs, events: List[dict]) -> str:
         """Non-finite terms of every rank (gathered under DDP)."""
@@ -190,12 +167,16 @@ class NonFiniteLossHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        events = _pop_events(runner.optim_wrapper)
+        events = []
+        for wrapper in self._wrappers:
+            events += wrapper.pop_nonfinite_events()
+        hub = runner.message_hub
         if not events:
-            self._consecutive = 0
+            if self._consecutive:
+                self._consecutive = 0
+                hub.update_info('nonfinite_consecutive', 0)
             if self.num_skipped:
-                runner.message_hub.update_scalar('train/nonfinite_skipped',
-                                                 self.num_skipped)
+                hub.update_scalar('train/nonfinite_skipped', self.num_skipped)
             return
         itr = runner.iter + 1
         where = f'iteration {itr}'
@@ -206,9 +187,9 @@ class NonFiniteLossHook(Hook):
             self._stop(runner, f'Non-finite loss at {where}: {details}.')
         self.num_skipped += 1
         self._consecutive += 1
-        runner.message_hub.update_info('nonfinite_skipped', self.num_skipped)
-        runner.message_hub.update_scalar('train/nonfinite_skipped',
-                                         self.num_skipped)
+        hub.update_info('nonfinite_skipped', self.num_skipped)
+        hub.update_info('nonfinite_consecutive', self._consecutive)
+        hub.update_scalar('train/nonfinite_skipped', self.num_skipped)
         updates = (f' ({len(events)} updates)' if len(events) > 1 else '')
         runner.logger.warning(
             f'Non-finite loss at {where}: {details}. Skipped the update of '
@@ -232,5 +213,5 @@ class NonFiniteLossHook(Hook):
         raise NonFiniteLossError(
             f'{reason} Training stopped; the update of this batch was not '
             f'applied and no checkpoint was written after it. {saved} To '
-            'skip such batches instead, set default_hooks.nonfinite_loss.'
-            'skip_nonfinite=True (NonFiniteLossHook).')
+            'skip such batches instead, set optim_wrapper.skip_nonfinite='
+            'True (NonFiniteSkipOptimWrapper).')
