@@ -2,8 +2,9 @@
 """A NaN loss on one rank of a two-process (gloo) run: every rank skips
 the update together (``optim_wrapper.skip_nonfinite=True``) or every rank
 stops with the error naming the iteration and the rank; the last
-checkpoint stays finite either way. Rank 0's checkpoint carries both ranks' RNG states,
-and a resume under DDP restores them without warnings."""
+checkpoint stays finite either way. Rank 0's checkpoint carries both
+ranks' RNG states, and a resume under DDP restores them without
+warnings."""
 import torch
 from test_dist_faults import dist_train, write_probe_config
 
