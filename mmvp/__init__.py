@@ -1,10 +1,11 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """mmvp: MotionRNN and recurrent video-prediction backbones for MMEngine."""
-from .utils.checkpoint import register_safe_globals
+from .utils.checkpoint import register_checkpoint_loaders
 from .version import __version__, version_info
 
-# Allow-list MMEngine's checkpoint objects for torch.load(weights_only=True)
-# in every process that imports mmvp (see mmvp/utils/checkpoint.py).
-register_safe_globals()
+# Route MMEngine's checkpoint loading (load_from, resume, init_cfg, URLs)
+# through mmvp's weights-only loader in every process that imports mmvp
+# (see mmvp/utils/checkpoint.py). torch's own allow-list is not changed.
+register_checkpoint_loaders()
 
 __all__ = ['__version__', 'version_info']

@@ -186,9 +186,12 @@ def main():
         else:
             runner = RUNNERS.build(cfg)
 
-        # MMEngine loads with strict=False and only warns; a checkpoint of
-        # another config must not be evaluated.
-        check_checkpoint_compatibility(runner.model, cfg.load_from)
+        # MMEngine's Runner loads with strict=False and only warns; a
+        # checkpoint of another config must not be evaluated (mmvp's
+        # SafeCheckpointRunner runs this check itself, on the loaded file).
+        if not getattr(runner, 'check_checkpoint_fit', False):
+            check_checkpoint_compatibility(
+                runner.model, cfg.load_from, config=args.config)
 
         metrics = runner.test()
 

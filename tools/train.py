@@ -142,11 +142,14 @@ def main():
         else:
             runner = RUNNERS.build(cfg)
 
-        # MMEngine loads with strict=False and only warns about checkpoints
-        # of another config; refuse them before training.
+        # MMEngine's Runner loads with strict=False and only warns about
+        # checkpoints of another config; refuse them before training
+        # (mmvp's SafeCheckpointRunner runs this check itself, on the
+        # loaded file).
         checkpoint = checkpoint_to_load(cfg)
-        if checkpoint:
-            check_checkpoint_compatibility(runner.model, checkpoint)
+        if checkpoint and not getattr(runner, 'check_checkpoint_fit', False):
+            check_checkpoint_compatibility(
+                runner.model, checkpoint, config=args.config)
 
         runner.train()
     del runner  # frees the DDP wrapper, which holds the process group

@@ -167,7 +167,8 @@ class VideoPredInferencer(BaseInferencer):
         if weights is not None:
             checkpoint = safe_load(weights, map_location='cpu')
             # raises with the first mismatching parameter named
-            check_checkpoint_compatibility(model, checkpoint, weights)
+            check_checkpoint_compatibility(
+                model, checkpoint, weights, config=cfg.filename)
             state = checkpoint.get('state_dict', checkpoint)
             state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
             model.load_state_dict(state, strict=True)

@@ -2,7 +2,8 @@
 from .atomic_io import (atomic_torch_save, atomic_write, atomic_write_bytes,
                         atomic_write_text)
 from .checkpoint import (CheckpointMismatchError, UnsafeCheckpointError,
-                         check_checkpoint_compatibility, register_safe_globals,
+                         check_checkpoint_compatibility,
+                         checkpoint_safe_globals, register_checkpoint_loaders,
                          safe_load)
 from .config_check import ConfigError, check_config, config_error_hints
 from .dist_utils import (cpu_model_wrapper_cfg, finish_distributed,
@@ -11,7 +12,8 @@ from .dist_utils import (cpu_model_wrapper_cfg, finish_distributed,
 from .setup_env import register_all_modules
 
 __all__ = [
-    'register_all_modules', 'register_safe_globals', 'safe_load',
+    'register_all_modules', 'checkpoint_safe_globals',
+    'register_checkpoint_loaders', 'safe_load',
     'check_checkpoint_compatibility', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'setup_cpu_distributed',
     'cpu_model_wrapper_cfg', 'prepare_distributed', 'finish_distributed',

@@ -13,13 +13,13 @@ payload does run its command under a plain ``pickle`` load.
 Paths: :func:`safe_load`, ``check_checkpoint_compatibility``, the
 converters' reader, :class:`VideoPredInferencer`, the Runner's
 ``load_checkpoint`` (``load_from`` / ``resume``, also with
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), MMEngine's own loader, and the
-command lines ``tools/train.py --resume``, ``train.py load_from=``,
-``tools/test.py``, ``tools/predict.py``,
-``tools/visualizations/vis_motion.py`` and both model converters."""
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), MMEngine's own loaders (served by
+mmvp's loader once mmvp is imported), and the command lines
+``tools/train.py --resume``, ``train.py load_from=``, ``tools/test.py``,
+``tools/predict.py``, ``tools/visualizations/vis_motion.py`` and both model
+converters."""
 import importlib.util
 import os.path as osp
-import pickle
 import struct
 import subprocess
 import sys
@@ -237,17 +237,24 @@ def test_runner_load_and_resume(evil, kind, runner, force_unsafe, monkeypatch):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    'force_unsafe', [False, True],
+    ids=['default', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'])
 @pytest.mark.parametrize('kind', KINDS)
-def test_mmengine_loader_with_torch_default(evil, kind):
-    """MMEngine's own loader (a plain ``Runner``) relies on torch's
-    default ``weights_only=True`` plus the allow-list registered when
-    mmvp is imported."""
-    from mmengine.runner.checkpoint import _load_checkpoint
+def test_mmengine_loaders(evil, kind, force_unsafe, monkeypatch):
+    """MMEngine's own loaders (a plain ``Runner``, ``init_cfg``
+    checkpoints) go through mmvp's loader, registered for MMEngine's
+    schemes when mmvp is imported."""
+    from mmengine.runner import CheckpointLoader, load_checkpoint
+    if force_unsafe:
+        monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     path, marker = evil(kind)
-    with pytest.raises(Exception) as info:
-        _load_checkpoint(str(path), map_location='cpu')
-    assert 'Weights only load failed' in str(info.value) or isinstance(
-        info.value, pickle.UnpicklingError)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    _assert_refused(info, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_checkpoint(torch.nn.Linear(1, 1), str(path))
+    _assert_refused(info, path)
     assert not marker.exists()
 
 

@@ -2,19 +2,19 @@
 """A Runner whose checkpoints survive being killed at any moment."""
 import os
 import os.path as osp
+import re
+from collections import OrderedDict
 from typing import Callable, Optional, Union
 
 import torch
 from mmengine.dist import master_only
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner, find_latest_checkpoint
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
+from mmengine.runner import Runner, find_latest_checkpoint, load_state_dict
 
 from mmvp.registry import RUNNERS
 from mmvp.utils.atomic_io import (commit_temp_file, remove_stale_temps,
                                   temp_path_for)
-from mmvp.utils.checkpoint import safe_load
+from mmvp.utils.checkpoint import check_checkpoint_compatibility, safe_load
 
 __all__ = [
     'SafeCheckpointRunner', 'NonFiniteWeightsError', 'is_local_path',
@@ -71,10 +71,14 @@ class SafeCheckpointRunner(Runner):
       parameters (:class:`NonFiniteWeightsError`), so the last checkpoint
       on disk is always a usable one.
     * :meth:`load_checkpoint` (used by ``load_from``, ``resume`` and
-      ``tools/test.py``) reads local files with
-      :func:`mmvp.utils.safe_load`: explicitly ``weights_only=True`` with
-      mmvp's allow-list, whatever torch's default or the
-      ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` environment variable say.
+      ``tools/test.py``) reads local files and URIs (``http(s)://``,
+      ``s3://``...) with :func:`mmvp.utils.safe_load`: explicitly
+      ``weights_only=True`` with mmvp's allow-list, whatever torch's default
+      or the ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` environment variable say.
+    * :meth:`load_checkpoint` refuses a checkpoint that does not fit the
+      model (:func:`mmvp.utils.check_checkpoint_compatibility`) instead of
+      loading part of it with a warning. Set :attr:`check_checkpoint_fit`
+      to False in a subclass to load partial checkpoints.
 
     Pair it with :class:`SafeCheckpointHook`, which also writes
     ``last_checkpoint`` atomically and deletes outdated checkpoints only
@@ -83,6 +87,9 @@ class SafeCheckpointRunner(Runner):
 
     #: Read by :class:`SafeCheckpointHook`: saves are already atomic.
     atomic_checkpoints = True
+    #: Whether :meth:`load_checkpoint` refuses checkpoints that do not fit
+    #: the model exactly (missing/unexpected keys, other shapes).
+    check_checkpoint_fit = True
 
     @master_only
     def save_checkpoint(self,
@@ -100,8 +107,10 @@ class SafeCheckpointRunner(Runner):
         :meth:`mmengine.runner.Runner.save_checkpoint`.
         """
         final = osp.join(out_dir, filename)
-        last = find_latest_checkpoint(self.work_dir) if osp.isdir(
-            self.work_dir) else None
+        # find_latest_checkpoint logs "Did not find last_checkpoint to be
+        # resumed." when there is none: look first, a fresh run stays quiet
+        last = find_latest_checkpoint(self.work_dir) if osp.isfile(
+            osp.join(self.work_dir, 'last_checkpoint')) else None
         check_finite_weights(
             self.model, f'checkpoint "{final}"',
             f' The last checkpoint written is "{last}".' if last else '')
@@ -132,21 +141,31 @@ class SafeCheckpointRunner(Runner):
                         revise_keys: list = [(r'^module.', '')]):
         """Load a checkpoint into the model (``load_from`` and ``resume``).
 
-        Local files are read with :func:`mmvp.utils.safe_load`; URIs go
-        through MMEngine's loaders (with torch's default, which is
-        ``weights_only=True`` since torch 2.6, and mmvp's allow-list).
-        Then, as in MMEngine: the ``after_load_checkpoint`` hooks run and
-        the weights are loaded into the (unwrapped) model.
+        The file or URI is read with :func:`mmvp.utils.safe_load`. Then, as
+        in MMEngine: the ``after_load_checkpoint`` hooks run and the weights
+        are loaded into the (unwrapped) model with
+        :func:`mmengine.runner.load_state_dict`, after
+        :func:`mmvp.utils.check_checkpoint_compatibility` has checked that
+        they fit (see :attr:`check_checkpoint_fit`).
         """
-        if '://' in str(filename):
-            checkpoint = _load_checkpoint(filename, map_location=map_location)
-        else:
-            checkpoint = safe_load(filename, map_location=map_location)
+        checkpoint = safe_load(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
-        checkpoint = _load_checkpoint_to_model(
-            model, checkpoint, strict, revise_keys=revise_keys)
+        if self.check_checkpoint_fit:
+            check_checkpoint_compatibility(
+                model,
+                checkpoint,
+                filename=str(filename),
+                config=getattr(self.cfg, 'filename', None),
+                revise_keys=revise_keys)
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        metadata = getattr(state_dict, '_metadata', OrderedDict())
+        for pattern, repl in revise_keys:
+            state_dict = OrderedDict(
+                (re.sub(pattern, repl, k), v) for k, v in state_dict.items())
+        state_dict._metadata = metadata  # keeps the modules' versions
+        load_state_dict(model, state_dict, strict, self.logger)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
