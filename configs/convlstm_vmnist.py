@@ -1,6 +1,6 @@
 # ConvLSTM on V-MNIST at the paper's settings (Sec. 4): 64x64, 10 -> 10,
 # patch 4, 4 x 64 channels, filter 5, Adam 3e-4, batch 8, 100k iterations
-# (spec/models.md 2.1).
+# (model_equations.md#convlstm).
 # peephole='conv' reproduces the paper's ConvLSTM size (Table 2).
 _base_ = [
     './_base_/models/convlstm_4x64_p4.py',

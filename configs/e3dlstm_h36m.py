@@ -1,7 +1,7 @@
 # E3D-LSTM on Human3.6M, MIM protocol (Walking, 128 x 128 RGB, 4 -> 4;
-# spec/data_and_metrics.md 1.3), the paper's settings (Sec. 4, Table 1): patch
-# 4, 4 x 64 channels, filter 5, batch 8 per GPU, Adam 3e-4, 100k iterations
-# (the official human script stops at 80k), reverse_input=True as in
+# dataset_protocols.md#protocol-mim), the paper's settings (Sec. 4, Table 1):
+# patch 4, 4 x 64 channels, filter 5, batch 8 per GPU, Adam 3e-4, 100k
+# iterations (the official human script stops at 80k), reverse_input=True as in
 # human_script/MotionRNN_PredRNN_human_train.sh, MSE loss as in the official
 # code (the paper says L1+L2: set loss=dict(type='L1L2Loss')). Temporal kernel
 # 3 to match the paper's Table 2 size (see the base model).

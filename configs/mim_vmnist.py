@@ -1,6 +1,6 @@
 # MIM on V-MNIST at the paper's settings (Sec. 4): 64x64, 10 -> 10,
 # patch 4, 4 x 64 channels, filter 5, Adam 3e-4, batch 8, 100k iterations
-# (spec/models.md 2.4).
+# (model_equations.md#mim).
 _base_ = [
     './_base_/models/mim_4x64_p4.py',
     './_base_/datasets/vmnist_v1_10to10.py',

@@ -1,7 +1,8 @@
 # MotionRNN on PredRNN on MeteoNet reflectivity, the open substitute for the
-# paper's Shanghai radar (spec 2.4): 5 -> 10 maps 10 min apart, 64 x 64, HKO
-# normalisation. Substitute data: the numbers are not comparable to the paper's
-# Table 4. Training settings as configs/motionrnn_predrnn_radar.py.
+# paper's Shanghai radar (dataset_protocols.md#meteonet): 5 -> 10 maps 10 min
+# apart, 64 x 64, HKO normalisation. Substitute data: the numbers are not
+# comparable to the paper's Table 4. Training settings as
+# configs/motionrnn_predrnn_radar.py.
 _base_ = [
     './_base_/models/motionrnn_predrnn_4x64_p4.py',
     './_base_/datasets/radar_meteonet_5to10_64.py',

@@ -1,7 +1,7 @@
-# ConvLSTM, 4 layers x 64 channels, filter 5, patch 4 (spec/models.md 2.1, 5).
-# peephole='conv' (one extra 5x5 conv on the cell state per layer) gives the
-# paper's Table 2 size: 4,406,272 parameters at Human3.6M settings.
-# peephole=None is OpenSTL's ConvLSTM (3,177,472).
+# ConvLSTM, 4 layers x 64 channels, filter 5, patch 4
+# (model_equations.md#convlstm). peephole='conv' (one extra 5x5 conv on the
+# cell state per layer) gives the paper's Table 2 size: 4,406,272 parameters at
+# Human3.6M settings. peephole=None is OpenSTL's ConvLSTM (3,177,472).
 model = dict(
     type='VideoPredictor',
     data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=4),

@@ -1,8 +1,8 @@
 # E3D-LSTM, 4 layers x 64 channels, filter 5, patch 4, window tau = 2
-# (spec/models.md 2.5, 5).
+# (model_equations.md#e3d-lstm).
 # temporal_kernel=3 (kernel (3, 5, 5), TF "same" temporal padding 1 + 1):
 # the MotionRNN paper's Table 2 size (20.4M/292G) is only reproduced by a
-# temporal kernel of 3 (spec section 6, finding 4); the E3D and OpenSTL
+# temporal kernel of 3 (reproduction_notes.md#model-sizes); the E3D and OpenSTL
 # releases use 2 (13.6M at Human3.6M settings). Set temporal_kernel=2 for
 # the released architecture.
 model = dict(

@@ -1,8 +1,8 @@
-# MotionRNN on E3D-LSTM (spec/models.md 4.2, 5): 3 MotionGRUs whose encoder
-# and decoder are 3-D (Conv3d (tau, 5, 5) stride (tau, 2, 2) down to a 2-D
-# map, ConvTranspose3d back to the window) + the highway in all 4 layers.
-# With temporal_kernel=3: 21,321,281 conv parameters at Human3.6M settings
-# (the paper's 21.3M).
+# MotionRNN on E3D-LSTM (model_equations.md#3-d-motiongru-for-e3d-lstm): 3
+# MotionGRUs whose encoder and decoder are 3-D (Conv3d (tau, 5, 5) stride (tau,
+# 2, 2) down to a 2-D map, ConvTranspose3d back to the window) + the highway in
+# all 4 layers. With temporal_kernel=3: 21,321,281 conv parameters at Human3.6M
+# settings (the paper's 21.3M).
 _base_ = './e3dlstm_4x64_p4.py'
 
 model = dict(

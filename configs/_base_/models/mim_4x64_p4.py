@@ -1,5 +1,5 @@
 # MIM (ST-LSTM + 3 MIM blocks + 3 MIM-N), 4 layers x 64 channels, filter 5,
-# patch 4 (spec/models.md 2.4, 5). input_size is the hidden resolution
+# patch 4 (model_equations.md#mim). input_size is the hidden resolution
 # (frame size / patch) that the Hadamard peepholes are built for: (16, 16)
 # for 64x64 frames, (32, 32) for 128x128. At Human3.6M settings: 9,789,440
 # conv parameters + 1,179,648 peephole parameters.

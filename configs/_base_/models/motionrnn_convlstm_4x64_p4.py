@@ -1,5 +1,5 @@
-# MotionRNN on ConvLSTM: 3 MotionGRUs + highway in all 4 layers, as
-# released for PredRNN (spec/models.md 3, 4.2). 5,210,689 parameters at
+# MotionRNN on ConvLSTM: 3 MotionGRUs + highway in all 4 layers, as released
+# for PredRNN (model_equations.md#other-backbones). 5,210,689 parameters at
 # Human3.6M settings (peephole='conv').
 _base_ = './convlstm_4x64_p4.py'
 

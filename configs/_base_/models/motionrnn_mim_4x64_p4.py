@@ -1,6 +1,6 @@
-# MotionRNN on MIM: 3 MotionGRUs + highway in all 4 layers, as released
-# for PredRNN (spec/models.md 3, 4.2); +804,417 parameters. The MIM-N
-# differences use the fused H^0 (spec/models.md 4.2).
+# MotionRNN on MIM: 3 MotionGRUs + highway in all 4 layers, as released for
+# PredRNN (model_equations.md#other-backbones); +804,417 parameters. The MIM-N
+# differences use the fused H^0.
 _base_ = './mim_4x64_p4.py'
 
 model = dict(

@@ -1,5 +1,6 @@
 # MotionRNN on PredRNN as released: 3 MotionGRUs + highway in all 4 layers
-# (spec/models.md 3, 4.1). 7,214,657 parameters at Human3.6M settings.
+# (model_equations.md#motionrnn-on-predrnn-step-by-step). 7,214,657 parameters
+# at Human3.6M settings.
 _base_ = './predrnn_4x64_p4.py'
 
 model = dict(

@@ -1,7 +1,7 @@
-# MotionRNN on PredRNN++: 3 MotionGRUs + highway in all 4 layers, as
-# released for PredRNN (spec/models.md 3, 4.2); +804,417 parameters.
-# The Causal LSTM output gate is tanh-based; the highway uses it as is, so
-# its (1 - o) lies in (0, 2) (spec/models.md 4.2, untested upstream).
+# MotionRNN on PredRNN++: 3 MotionGRUs + highway in all 4 layers, as released
+# for PredRNN (model_equations.md#other-backbones); +804,417 parameters. The
+# Causal LSTM output gate is tanh-based; the highway uses it as is, so its (1 -
+# o) lies in (0, 2) (no reference implementation exists).
 _base_ = './predrnnpp_4x64_p4.py'
 
 model = dict(

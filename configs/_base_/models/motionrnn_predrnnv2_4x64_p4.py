@@ -1,5 +1,5 @@
-# MotionRNN on PredRNN-v2: 3 MotionGRUs + highway in all 4 layers, as
-# released for PredRNN (spec/models.md 3, 4.2); +804,417 parameters.
+# MotionRNN on PredRNN-v2: 3 MotionGRUs + highway in all 4 layers, as released
+# for PredRNN (model_equations.md#other-backbones); +804,417 parameters.
 _base_ = './predrnnv2_4x64_p4.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# PredRNN, 4 layers x 64 channels, filter 5, patch 4 (spec/models.md 2.2, 5).
+# PredRNN, 4 layers x 64 channels, filter 5, patch 4
+# (model_equations.md#st-lstm-predrnn).
 model = dict(
     type='VideoPredictor',
     data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=4),

@@ -1,6 +1,6 @@
 # PredRNN++ (Causal LSTM + gradient highway unit), 4 layers x 64 channels,
-# filter 5, patch 4 (spec/models.md 2.3, 5). 9,277,440 parameters at
-# Human3.6M settings.
+# filter 5, patch 4 (model_equations.md#causal-lstm-and-ghu-predrnn). 9,277,440
+# parameters at Human3.6M settings.
 model = dict(
     type='VideoPredictor',
     data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=4),

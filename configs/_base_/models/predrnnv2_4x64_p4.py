@@ -1,5 +1,5 @@
 # PredRNN-v2, 4 layers x 64 channels (the MotionRNN width; official v2
-# scripts use 128), filter 5, patch 4 (spec/models.md 2.6, 5).
+# scripts use 128), filter 5, patch 4 (model_equations.md#predrnn-v2).
 # 6,414,336 parameters at Human3.6M settings.
 model = dict(
     type='VideoPredictor',
