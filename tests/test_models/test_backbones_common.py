@@ -103,3 +103,35 @@ def test_zero_state_start(name):
     # xavier mode randomises the hidden states (h and c share a tensor)
     state = stack.init_state(frame, mode='xavier_normal')
     assert state['h'][0] is state['c'][0] and state['h'][0].std() > 0
+
+
+@pytest.mark.parametrize('cfg,memory,shape', [
+    (dict(type='ConvLSTM'), False, (2, 8, 4, 4)),
+    (dict(type='PredRNN'), True, (2, 8, 4, 4)),
+    (dict(type='PredRNNv2'), True, (2, 8, 4, 4)),
+    (dict(type='PredRNNpp'), True, (2, 8, 4, 4)),
+    (dict(type='MIM', input_size=(4, 4)), True, (2, 8, 4, 4)),
+    (dict(type='E3DLSTM', window_length=2), True, (2, 8, 2, 4, 4)),
+])
+def test_xavier_state_draw_order(cfg, memory, shape):
+    """One draw per layer, shared by H and C, then M: the official order,
+    so a seed gives the same start states in every backbone."""
+    stack = MODELS.build(
+        dict(
+            cfg, in_channels=4, hidden_channels=8, num_layers=3,
+            kernel_size=3))
+    frame = torch.randn(2, 4, 4, 4)
+    torch.manual_seed(3)
+    state = stack.init_state(frame, mode='xavier_normal')
+    torch.manual_seed(3)
+    expected = [
+        torch.nn.init.xavier_normal_(torch.empty(shape))
+        for _ in range(4 if memory else 3)
+    ]
+    assert len(state['h']) == 3
+    for layer in range(3):
+        assert state['h'][layer] is state['c'][layer]
+        assert torch.equal(state['h'][layer], expected[layer])
+    assert ('m' in state) == memory
+    if memory:
+        assert torch.equal(state['m'], expected[3])

@@ -50,9 +50,9 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
             inp = next_input(l, h, state)
         x_hat_{t+1} = head(inp)
 
-    Subclasses implement :meth:`init_state` and :meth:`layer_step` (and
-    override :meth:`next_input` when something sits between layers, like
-    PredRNN++'s gradient highway unit).
+    Subclasses implement :meth:`layer_step`, extend :meth:`init_state`
+    with their own states (and override :meth:`next_input` when something
+    sits between layers, like PredRNN++'s gradient highway unit).
 
     Args:
         in_channels (int): Channels of one (patchified) input frame.
@@ -65,6 +65,9 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
 
     #: The number of spatial dims of hidden states (2, or 3 for E3D-LSTM).
     spatial_dims = 2
+    #: Whether the state has the spatiotemporal memory ``M`` (PredRNN and
+    #: the backbones built on its ST-LSTM).
+    has_memory = False
 
     def __init__(self,
                  in_channels: int,
@@ -83,12 +86,27 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
         self.head = nn.Conv2d(
             hidden_channels, self.out_channels, 1, bias=False)
 
-    @abstractmethod
+    def state_shape(self, frame: torch.Tensor) -> Tuple[int, ...]:
+        """The shape of one hidden state for a batch whose first frame is
+        ``frame``: ``[B, hidden_channels, H, W]``."""
+        b, _, h, w = frame.shape
+        return (b, self.hidden_channels, h, w)
+
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
         """Initial state for a batch whose first frame is ``frame``.
 
-        Must contain ``'h'``: a list with one hidden tensor per layer.
+        ``'h'`` and ``'c'``: one tensor per layer, drawn layer by layer
+        with :func:`new_state` and used as both the hidden state and the
+        cell of the layer, as in the official MotionRNN code; then
+        ``'m'`` when :attr:`has_memory`. Subclasses add their own states
+        to this dict.
         """
+        shape = self.state_shape(frame)
+        hs = [new_state(shape, frame, mode) for _ in range(self.num_layers)]
+        state = dict(h=hs, c=list(hs))
+        if self.has_memory:
+            state['m'] = new_state(shape, frame, mode)
+        return state
 
     @abstractmethod
     def layer_step(self, layer: int, inp: torch.Tensor,

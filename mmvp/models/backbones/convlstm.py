@@ -1,12 +1,11 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from typing import Optional
 
-import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..cells import ConvLSTMCell
-from .base_recurrent_stack import BaseRecurrentStack, new_state
+from .base_recurrent_stack import BaseRecurrentStack
 
 
 @MODELS.register_module()
@@ -42,17 +41,6 @@ class ConvLSTM(BaseRecurrentStack):
                 peephole=peephole,
                 forget_bias=forget_bias) for i in range(num_layers)
         ])
-
-    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
-        b, _, h, w = frame.shape
-        shape = (b, self.hidden_channels, h, w)
-        hs, cs = [], []
-        for _ in range(self.num_layers):
-            # one tensor for h and c of a layer, as the official MotionRNN
-            t = new_state(shape, frame, mode)
-            hs.append(t)
-            cs.append(t)
-        return dict(h=hs, c=cs)
 
     def layer_step(self, layer, inp, state):
         h, c, o = self.cells[layer](inp, state['h'][layer], state['c'][layer])

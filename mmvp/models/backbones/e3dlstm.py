@@ -1,12 +1,12 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..cells import E3DLSTMCell
-from .base_recurrent_stack import BaseRecurrentStack, new_state
+from .base_recurrent_stack import BaseRecurrentStack
 
 
 @MODELS.register_module()
@@ -39,6 +39,7 @@ class E3DLSTM(BaseRecurrentStack):
         See :class:`BaseRecurrentStack` for the others.
     """
 
+    has_memory = True
     spatial_dims = 3
 
     def __init__(self,
@@ -83,18 +84,15 @@ class E3DLSTM(BaseRecurrentStack):
             raise ValueError('E3DLSTM expects 2-D frames [B, C, H, W] from '
                              f'the predictor, got {tuple(frame.shape)}')
         b, c_in, h, w = frame.shape
-        shape = (b, self.hidden_channels, self.window_length, h, w)
-        hs, cs = [], []
-        for _ in range(self.num_layers):
-            t = new_state(shape, frame, mode)  # one tensor for h and c
-            hs.append(t)
-            cs.append(t)
-        return dict(
-            h=hs,
-            c=cs,
+        state = super().init_state(frame, mode)
+        state.update(
             c_hist=[None] * self.num_layers,
-            m=new_state(shape, frame, mode),
             window=frame.new_zeros((b, c_in, self.window_length, h, w)))
+        return state
+
+    def state_shape(self, frame: torch.Tensor) -> Tuple[int, ...]:
+        b, _, h, w = frame.shape
+        return (b, self.hidden_channels, self.window_length, h, w)
 
     def layer_step(self, layer, inp, state):
         c = state['c'][layer]

@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..cells import MIMN, MIMBlock, STLSTMCell
-from .base_recurrent_stack import BaseRecurrentStack, new_state
+from .base_recurrent_stack import BaseRecurrentStack
 
 
 @MODELS.register_module()
@@ -40,6 +40,8 @@ class MIM(BaseRecurrentStack):
         See :class:`BaseRecurrentStack` for the others (``num_layers``
         must be at least 2).
     """
+
+    has_memory = True
 
     def __init__(self,
                  in_channels: int,
@@ -80,22 +82,16 @@ class MIM(BaseRecurrentStack):
                              f' but the (patchified) frames are {h}x{w}: set '
                              "the backbone's input_size to (H / patch, "
                              'W / patch)')
-        shape = (b, self.hidden_channels, h, w)
-        hs, cs = [], []
-        for _ in range(self.num_layers):
-            t = new_state(shape, frame, mode)
-            hs.append(t)
-            cs.append(t)
+        state = super().init_state(frame, mode)
+        shape = self.state_shape(frame)
         zeros = [frame.new_zeros(shape) for _ in range(self.num_layers - 1)]
-        return dict(
-            h=hs,
-            c=cs,
-            m=new_state(shape, frame, mode),
+        state.update(
             n=list(zeros),  # MIM-N outputs
             s=list(zeros),  # MIM-N cells
             mim_s=list(zeros),  # MIM-S cells S, one per block
             h0_prev=None,  # H^0_{t-1} (fused)
             step=0)
+        return state
 
     def layer_step(self, layer, inp, state):
         if layer == 0:

@@ -1,12 +1,11 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from typing import Optional, Sequence
 
-import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..cells import STLSTMCell
-from .base_recurrent_stack import BaseRecurrentStack, new_state
+from .base_recurrent_stack import BaseRecurrentStack
 
 
 @MODELS.register_module()
@@ -23,6 +22,8 @@ class PredRNN(BaseRecurrentStack):
         input_size (tuple[int], optional): ``(H', W')`` for ``layer_norm``.
         See :class:`BaseRecurrentStack` for the others.
     """
+
+    has_memory = True
 
     def __init__(self,
                  in_channels: int,
@@ -42,17 +43,6 @@ class PredRNN(BaseRecurrentStack):
                 layer_norm=layer_norm,
                 input_size=input_size) for i in range(num_layers)
         ])
-
-    def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
-        b, _, h, w = frame.shape
-        shape = (b, self.hidden_channels, h, w)
-        hs, cs = [], []
-        for _ in range(self.num_layers):
-            # The official code uses one tensor for h and c of a layer.
-            t = new_state(shape, frame, mode)
-            hs.append(t)
-            cs.append(t)
-        return dict(h=hs, c=cs, m=new_state(shape, frame, mode))
 
     def layer_step(self, layer, inp, state):
         h, c, m, o = self.cells[layer](inp, state['h'][layer],

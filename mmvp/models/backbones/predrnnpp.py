@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..cells import GHU, CausalLSTMCell
-from .base_recurrent_stack import BaseRecurrentStack, new_state
+from .base_recurrent_stack import BaseRecurrentStack
 
 
 @MODELS.register_module()
@@ -27,6 +27,8 @@ class PredRNNpp(BaseRecurrentStack):
         See :class:`BaseRecurrentStack` for the others (``num_layers``
         must be at least 2 for the GHU to sit between two layers).
     """
+
+    has_memory = True
 
     def __init__(self,
                  in_channels: int,
@@ -51,19 +53,10 @@ class PredRNNpp(BaseRecurrentStack):
         self.ghu = GHU(hidden_channels, hidden_channels, kernel_size)
 
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
-        b, _, h, w = frame.shape
-        shape = (b, self.hidden_channels, h, w)
-        hs, cs = [], []
-        for _ in range(self.num_layers):
-            t = new_state(shape, frame, mode)
-            hs.append(t)
-            cs.append(t)
-        # Z of the gradient highway starts at zero (section 2.3)
-        return dict(
-            h=hs,
-            c=cs,
-            m=new_state(shape, frame, mode),
-            z=frame.new_zeros(shape))
+        state = super().init_state(frame, mode)
+        # Z of the gradient highway starts at zero
+        state['z'] = frame.new_zeros(self.state_shape(frame))
+        return state
 
     def layer_step(self, layer, inp, state):
         h, c, m, o = self.cells[layer](inp, state['h'][layer],
