@@ -16,9 +16,16 @@ Examples::
     # pred_w00000.mp4, pred_w00005.mp4, ...
     python tools/predict.py long.mp4 CONFIG CKPT --stride 5 --out pred.mp4
 
-VIDEO may also be a folder of frame images. Frames are converted to the
-model's channels and frame size; the output has the model's frame size
-(times ``--scale``). Files are written atomically.
+    # a model of the model index by name (its listed weights, or CKPT)
+    python tools/predict.py clip.mp4 motionrnn_predrnn_h36m CKPT --out p.mp4
+
+VIDEO may also be a folder of frame images or a .npy/.npz frame array.
+Each window goes through the config's test pipeline (the datasets'
+decoding, the protocol's crop and resize) and takes every
+``--frame-interval``-th frame (default: the test dataset's interval, e.g.
+10 for Human3.6M at 50 fps); only one window's frames are decoded at a
+time. The output has the model's frame size (times ``--scale``). Files
+are written atomically.
 """
 import argparse
 import os.path as osp
@@ -37,8 +44,16 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Predict future frames of a video with an mmvp model')
     parser.add_argument('video', help='video file or folder of frames')
-    parser.add_argument('config', help='config file of the model')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'config',
+        help='config file of the model, or a model name of the '
+        'model index (see mmvp.apis.list_models())')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        default=None,
+        help='checkpoint file (default: the weights the model index lists '
+        'for a model name)')
     parser.add_argument(
         '--out',
         required=True,
@@ -77,7 +92,14 @@ def parse_args(argv=None):
         type=int,
         nargs=2,
         metavar=('H', 'W'),
-        help='override the frame size read from the config')
+        help='resize the frames to H x W instead of the test pipeline\'s '
+        'resize')
+    parser.add_argument(
+        '--frame-interval',
+        type=int,
+        default=None,
+        help='input frames between two observed frames (default: the test '
+        'dataset\'s interval, e.g. 10 for Human3.6M at 50 fps)')
     parser.add_argument(
         '--batch-size', type=int, default=1, help='windows per forward')
     parser.add_argument(
@@ -90,6 +112,8 @@ def parse_args(argv=None):
         parser.error('--scale must be >= 1')
     if args.num_frames is not None and args.num_frames < 1:
         parser.error('--num-frames must be >= 1')
+    if args.frame_interval is not None and args.frame_interval < 1:
+        parser.error('--frame-interval must be >= 1')
     return args
 
 
@@ -104,17 +128,27 @@ def output_paths(out: str, starts) -> list:
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
+    if args.checkpoint is None and osp.isfile(args.config):
+        raise ValueError(f'{args.config}: give a checkpoint file (only '
+                         'model names of the model index bring weights)')
     inferencer = VideoPredInferencer(
         model=args.config,
         weights=args.checkpoint,
         device=args.device,
-        frame_size=args.frame_size)
+        frame_size=args.frame_size,
+        frame_interval=args.frame_interval)
+    if args.checkpoint is None and not inferencer.weights:
+        raise ValueError(f'{args.config}: the model index lists no weights '
+                         'for this model; give a checkpoint file')
+    print(f'frame interval: {inferencer.frame_interval}')
+    # the true future is not written: decode only the observed frames
     result = inferencer(
         args.video,
         num_frames=args.num_frames,
         start=args.start,
         stride=args.stride,
-        batch_size=args.batch_size)
+        batch_size=args.batch_size,
+        with_gt=False)
     preds = result['predictions']
     paths = output_paths(args.out, [p['window_start'] for p in preds])
     for pred, path in zip(preds, paths):

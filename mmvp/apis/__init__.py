@@ -1,8 +1,8 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from .video_input import load_frames, read_frame_folder, read_image, read_video
-from .video_pred_inferencer import VideoPredInferencer, config_frame_size
+from .config_facts import config_frame_size
+from .model_index import list_models, resolve_model
+from .video_pred_inferencer import VideoPredInferencer
 
 __all__ = [
-    'VideoPredInferencer', 'config_frame_size', 'load_frames', 'read_video',
-    'read_frame_folder', 'read_image'
+    'VideoPredInferencer', 'list_models', 'resolve_model', 'config_frame_size'
 ]

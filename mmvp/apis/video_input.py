@@ -1,152 +1,134 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Reading inference inputs: a video file, a folder of frames or an array.
+"""Inference inputs: what an input is and how many frames it has.
 
-Every reader returns uint8 frames ``[T, H, W, C]`` (``C`` = 3 RGB, or 1
-grey for grey image files and arrays). Videos are decoded with decord and,
-when decord is missing or fails on the file, with OpenCV (sequential reads,
-BGR -> RGB; the frame count in the header is not trusted), through the
-dataset readers of :mod:`mmvp.datasets.video_io`. GIF files are read with
-Pillow.
+No pixel is read here. The frames of a window are decoded by the
+datasets' decode transforms (:data:`mmvp.datasets.transforms.
+DECODE_TRANSFORMS`), so an input is read exactly as a dataset reads the
+same storage: frame folders in natural order, RGB with alpha dropped,
+videos with decord and the OpenCV fallback.
 """
 import os
 import os.path as osp
-import re
-from typing import List, Union
+from dataclasses import dataclass, field
+from typing import Optional, Union
 
-import cv2
 import numpy as np
 
-from mmvp.datasets import video_io
+from mmvp.datasets.transforms import BaseDecode
+from mmvp.datasets.video_io import (VideoReadError, array_info,
+                                    count_video_frames, list_frame_folder)
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
-                    '.mpeg', '.gif')
+__all__ = ['VideoInput', 'open_input', 'InMemoryDecode', 'ARRAY_EXTENSIONS']
 
-
-def _natural_key(name: str):
-    return [
-        int(t) if t.isdigit() else t.lower() for t in re.split(r'(\d+)', name)
-    ]
+ARRAY_EXTENSIONS = ('.npy', '.npz')
+InputType = Union[str, os.PathLike, np.ndarray]
 
 
-def _read_gif(path: str) -> np.ndarray:
-    from PIL import Image, ImageSequence
-    with Image.open(path) as img:
-        frames = [
-            np.asarray(frame.convert('RGB'))
-            for frame in ImageSequence.Iterator(img)
-        ]
-    if not frames:
-        raise RuntimeError(f'no frame in GIF "{path}"')
-    return np.stack(frames)
+@dataclass
+class VideoInput:
+    """One input of the inferencer.
 
-
-def read_video(path: str, backend: str = 'auto') -> np.ndarray:
-    """Decode every frame of a video file.
-
-    Args:
-        path (str): The video file.
-        backend (str): ``'auto'`` or ``'decord'`` (decord, falling back to
-            OpenCV on decode errors; ``'decord'`` requires decord to be
-            installed) or ``'opencv'``.
-
-    Returns:
-        np.ndarray: uint8 ``[T, H, W, 3]`` RGB.
+    Attributes:
+        name (str): The path, or ``'input <i> (array)'``.
+        storage (str): ``'video'``, ``'frames'`` (folder of images),
+            ``'array'`` (.npy / .npz file) or ``'memory'`` (a numpy array).
+        num_frames (int): Frames of the input.
+        results (dict): Keys the decode transform reads besides
+            ``frame_inds`` (``filename``, ``frame_paths``, ``array_key``,
+            ``array``).
     """
-    if backend not in ('auto', 'decord', 'opencv'):
-        raise ValueError("backend must be 'auto', 'decord' or 'opencv', got "
-                         f'{backend!r}')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'video file not found: "{path}"')
-    if path.lower().endswith('.gif'):
-        return _read_gif(path)
-    shared = 'opencv' if backend == 'opencv' else 'decord'
-    if backend == 'decord' and not video_io.decord_available():
-        raise ImportError("backend='decord' needs the decord package")
-    try:
-        num = video_io.count_video_frames(path, shared)
-        return video_io.read_video_frames(path, range(num), shared)
-    except (RuntimeError, ValueError) as err:
-        raise RuntimeError(f'cannot decode video "{path}": {err}') from err
+    name: str
+    storage: str
+    num_frames: int
+    results: dict = field(default_factory=dict)
 
 
-def read_image(path: str) -> np.ndarray:
-    """One image as uint8 ``[H, W, C]`` (RGB, or ``C = 1`` for grey)."""
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise RuntimeError(f'cannot read image "{path}"')
-    if img.dtype != np.uint8:
-        raise ValueError(f'image "{path}" has dtype {img.dtype}; expected '
-                         '8-bit frames')
-    if img.ndim == 2:
-        return img[..., None]
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def list_frame_files(folder: str) -> List[str]:
-    """Image files of ``folder`` in natural order (``2.png`` before
-    ``10.png``)."""
-    names = [
-        n for n in os.listdir(folder)
-        if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS
-        and osp.isfile(osp.join(folder, n))
-    ]
-    if not names:
-        raise FileNotFoundError(
-            f'frame folder "{folder}" holds no image file (expected '
-            f'{", ".join(IMAGE_EXTENSIONS)})')
-    return [osp.join(folder, n) for n in sorted(names, key=_natural_key)]
-
-
-def read_frame_folder(folder: str) -> np.ndarray:
-    """All frames of a folder of images, uint8 ``[T, H, W, C]``."""
-    files = list_frame_files(folder)
-    frames = [read_image(f) for f in files]
-    shapes = {f.shape for f in frames}
-    if len(shapes) != 1:
-        raise ValueError(f'frames in "{folder}" differ in size or channels: '
-                         f'{sorted(shapes)}')
-    return np.stack(frames)
-
-
-def check_frame_array(frames: np.ndarray, name: str = 'array') -> np.ndarray:
-    """Check an array of frames: uint8 ``[T, H, W, C]`` (or ``[T, H, W]``,
-    read as grey)."""
-    if not isinstance(frames, np.ndarray):
-        raise TypeError(f'{name}: expected a numpy array, got '
-                        f'{type(frames).__name__}')
-    if frames.ndim == 3:
-        frames = frames[..., None]
-    if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
+def _check_array(frames: np.ndarray, name: str) -> np.ndarray:
+    if frames.ndim not in (3, 4) or (frames.ndim == 4
+                                     and frames.shape[-1] not in (1, 3, 4)):
         raise ValueError(f'{name}: expected uint8 frames [T, H, W, C] with C '
-                         f'in (1, 3, 4), got shape {frames.shape}')
+                         f'in (1, 3, 4) or [T, H, W], got shape '
+                         f'{frames.shape}')
     if frames.dtype != np.uint8:
         raise ValueError(f'{name}: expected dtype uint8 (0..255), got '
                          f'{frames.dtype}')
     if frames.shape[0] == 0:
         raise ValueError(f'{name}: has no frame')
-    if frames.shape[-1] == 4:
-        frames = frames[..., :3]
-    return np.ascontiguousarray(frames)
+    return frames
 
 
-def load_frames(source: Union[str, os.PathLike, np.ndarray],
-                backend: str = 'auto') -> np.ndarray:
-    """Frames of a video file, a frame folder or an array, uint8
-    ``[T, H, W, C]``."""
+def _npz_key(path: str) -> str:
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.files)
+    if len(keys) != 1:
+        raise ValueError(f'{path}: the archive holds {len(keys)} arrays '
+                         f'({keys}); save one frame array per .npz file')
+    return keys[0]
+
+
+def open_input(source: InputType,
+               index: int = 0,
+               video_backend: str = 'decord') -> VideoInput:
+    """Describe one input: a video file (anything OpenCV or decord reads,
+    GIF included), a folder of frame images, a uint8 ``.npy`` / ``.npz``
+    frame array file, or a uint8 numpy array ``[T, H, W(, C)]``.
+
+    Only metadata is read: decord's frame count (OpenCV counts by grabbing
+    frames), the folder listing, the array header.
+    """
     if isinstance(source, np.ndarray):
-        return check_frame_array(source)
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if osp.isdir(path):
-            return read_frame_folder(path)
-        if not osp.exists(path):
+        name = f'input {index} (array)'
+        frames = _check_array(source, name)
+        return VideoInput(name, 'memory', len(frames), dict(array=frames))
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError('an input must be a video path, a frame folder, a '
+                        '.npy/.npz frame array or a uint8 array [T, H, W, C], '
+                        f'got {type(source).__name__}')
+    path = os.fspath(source)
+    if osp.isdir(path):
+        names = list_frame_folder(path)
+        if not names:
             raise FileNotFoundError(
-                f'input "{path}" does not exist (expected a video file, a '
-                'folder of frames or a uint8 array [T, H, W, C])')
-        frames = read_video(path, backend)
-        return check_frame_array(frames, path)
-    raise TypeError('an input must be a video path, a frame folder or a '
-                    f'uint8 array [T, H, W, C], got {type(source).__name__}')
+                f'frame folder "{path}" holds no image file')
+        return VideoInput(
+            path, 'frames', len(names),
+            dict(
+                filename=path, frame_paths=[osp.join(path, n) for n in names]))
+    if not osp.exists(path):
+        raise FileNotFoundError(
+            f'input "{path}" does not exist (expected a video file, a '
+            'folder of frames, a .npy/.npz frame array or a uint8 array '
+            '[T, H, W, C])')
+    if osp.splitext(path)[1].lower() in ARRAY_EXTENSIONS:
+        key: Optional[str] = None
+        try:
+            if path.lower().endswith('.npz'):
+                key = _npz_key(path)
+            shape, dtype = array_info(path, key)
+        except (VideoReadError, OSError) as err:
+            raise RuntimeError(f'cannot read frame array "{path}": '
+                               f'{err}') from err
+        if len(shape) not in (3, 4) or dtype != np.uint8 or not shape[0]:
+            raise ValueError(f'{path}: expected uint8 frames [T, H, W, C] '
+                             f'or [T, H, W], got {dtype} {tuple(shape)}')
+        return VideoInput(path, 'array', int(shape[0]),
+                          dict(filename=path, array_key=key))
+    try:
+        num = count_video_frames(path, video_backend)
+    except (VideoReadError, ValueError) as err:
+        raise RuntimeError(f'cannot decode video "{path}": {err}') from err
+    return VideoInput(path, 'video', num, dict(filename=path))
+
+
+class InMemoryDecode(BaseDecode):
+    """The decode step of a numpy array input: rows ``frame_inds`` of
+    ``results['array']``, converted to ``color_type`` like every decode
+    transform (alpha dropped, RGB -> grey by OpenCV's weights, grey
+    repeated for colour)."""
+
+    def read(self, results: dict, inds: np.ndarray) -> np.ndarray:
+        frames = results['array']
+        if inds.min() < 0 or inds.max() >= len(frames):
+            raise ValueError(f'{results["filename"]}: frame {inds.max()} '
+                             f'requested, the array has {len(frames)}')
+        return np.ascontiguousarray(frames[inds])

@@ -1,38 +1,40 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Video prediction inferencer: a video in, predicted frames out."""
 import copy
-import inspect
 import os
 import os.path as osp
 import re
 import warnings
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
+from mmcv.transforms import BaseTransform
 from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.infer import BaseInferencer
+from mmengine.logging import print_log
 
-from mmvp.registry import DATASETS, INFERENCERS, MODELS, TRANSFORMS
+from mmvp.datasets.transforms import (DECODE_TRANSFORMS, PackVideoPredInputs,
+                                      ResizeFrames)
+from mmvp.registry import INFERENCERS, MODELS, TRANSFORMS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import (check_checkpoint_compatibility, register_all_modules,
                         safe_load)
-from .video_input import load_frames
+from .config_facts import frame_interval_of, test_dataset_metainfo
+from .model_index import resolve_model
+from .video_input import InMemoryDecode, open_input
 
 InputType = Union[str, os.PathLike, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
 
-# keys of a dataset config that give the frame size (int or (h, w))
-_SIZE_KEYS = ('frame_size', 'image_size', 'img_size', 'resolution')
-# deterministic geometric steps of a test pipeline that the inferencer
-# applies to its inputs (the rest loads, encodes values or packs)
-FRAME_STEPS = ('CenterCropFrames', 'ResizeFrames')
+# the decode step of old configs, kept registered by the datasets
+_LEGACY_DECODE = 'LoadVideoFrames'
 
 
-def _as_hw(value: Any, where: str) -> Tuple[int, int]:
+def _as_hw(value, where: str) -> Tuple[int, int]:
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
     if isinstance(value, (list, tuple)) and len(value) == 2:
@@ -41,37 +43,50 @@ def _as_hw(value: Any, where: str) -> Tuple[int, int]:
                      f'width), got {value!r}')
 
 
-def config_frame_size(cfg: Config) -> Optional[Tuple[int, int]]:
-    """Frame size ``(height, width)`` the model was trained on, read from
-    ``test_dataloader.dataset`` (or ``val``/``train``): an explicit size key,
-    ``metainfo.resolution``, a ``Resize`` step of the pipeline
-    (``scale=(w, h)``) or the default ``image_size`` of the dataset class.
-    None when nothing says."""
-    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        for key in _SIZE_KEYS:
-            if dataset.get(key) is not None:
-                return _as_hw(dataset[key], f'{loader}.dataset.{key}')
-        meta = dataset.get('metainfo') or {}
-        if isinstance(meta, dict) and meta.get('resolution') is not None:
-            return _as_hw(meta['resolution'],
-                          f'{loader}.dataset.metainfo.resolution')
-        for step in dataset.get('pipeline') or []:
-            if 'Resize' in str(step.get('type', '')) and \
-                    step.get('scale') is not None:
-                w, h = _as_hw(step['scale'], f'{loader} Resize.scale')
-                return h, w
-        dataset_type = dataset.get('type')
-        if isinstance(dataset_type, str):
-            cls = DATASETS.get(dataset_type)
-            if cls is not None:
-                params = inspect.signature(cls.__init__).parameters
-                for key in _SIZE_KEYS:
-                    if key in params and isinstance(params[key].default,
-                                                    (int, tuple, list)):
-                        return _as_hw(params[key].default,
-                                      f'{dataset_type} default {key}')
-    return None
+class FitFrameSize(BaseTransform):
+    """Resize the frames to ``size_hw``: ``cv2.INTER_AREA`` when the frames
+    shrink, ``cv2.INTER_LINEAR`` when they grow (inference only: the size a
+    user asks for, or the dataset's frame size when the test pipeline has
+    no resize step)."""
+
+    def __init__(self, size_hw: Tuple[int, int]):
+        self.size_hw = tuple(size_hw)
+        h, w = self.size_hw
+        self.shrink = ResizeFrames((w, h), interpolation='area')
+        self.grow = ResizeFrames((w, h), interpolation='linear')
+
+    def transform(self, results: dict) -> dict:
+        height, width = results['frames'].shape[1:3]
+        h, w = self.size_hw
+        step = self.shrink if height * width > h * w else self.grow
+        return step(results)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(size_hw={self.size_hw})'
+
+
+class InferencePipeline:
+    """The config's test pipeline with its decode step replaced by the
+    decode transform of each input's storage (see
+    :class:`VideoPredInferencer`)."""
+
+    def __init__(self, decoders: Dict[str, BaseTransform],
+                 transforms: List[BaseTransform]):
+        self.decoders = decoders
+        self.transforms = transforms
+
+    def __call__(self, results: dict) -> dict:
+        results = self.decoders[results['storage']](results)
+        for step in self.transforms:
+            results = step(results)
+            if results is None:
+                raise RuntimeError(f'{step!r} dropped the window')
+        return results
+
+    def __repr__(self) -> str:
+        steps = ', '.join(repr(t) for t in self.transforms)
+        return (f'{self.__class__.__name__}(decoders='
+                f'{sorted(self.decoders)}, transforms=[{steps}])')
 
 
 @INFERENCERS.register_module()
@@ -87,43 +102,70 @@ class VideoPredInferencer(BaseInferencer):
         result = inferencer('clip.mp4', num_frames=20)
         frames = result['predictions'][0]['pred_frames']  # uint8 [20,H,W,C]
 
-    Inputs: a video file (decord, OpenCV fallback; GIF via Pillow), a folder
-    of frame images (natural order), a uint8 array ``[T, H, W, C]`` (or
-    ``[T, H, W]``), or a list of these. Each input is converted the way the
-    model was trained: channels to the model's ``img_channels`` (RGB ->
-    grey by OpenCV's luma weights, grey repeated to RGB, alpha dropped);
-    the geometric steps of the config's test pipeline (``CenterCropFrames``,
-    ``ResizeFrames``, e.g. the Human3.6M centre half crop); then, if the
-    size still differs, a resize to the config's frame size (INTER_AREA
-    when shrinking, INTER_LINEAR otherwise). Frames stay uint8; the model's
-    own data preprocessor scales them to [0, 1] and patchifies.
+    **Model.** A config file, a :class:`Config` / dict, or a model name of
+    the model index (:func:`mmvp.apis.list_models`), whose listed weights
+    are used when ``weights`` is None.
 
-    Windows: the model observes ``in_frames`` (T_in) frames. By default it
-    predicts from the last T_in frames of each input (the future after the
-    video ends). ``start=k`` takes the window starting at frame ``k``;
-    ``stride=s`` takes every window ``start, start + s, ...`` (sliding
-    windows over a long video, ``start`` defaulting to 0).
+    **Inputs.** A video file (decord, OpenCV fallback; GIF too), a folder of
+    frame images, a uint8 ``.npy`` / ``.npz`` frame array, a uint8 array
+    ``[T, H, W, C]`` (or ``[T, H, W]``), or a list of these.
 
-    ``num_frames`` (N) may exceed the trained horizon ``out_frames``: the
-    model's ``test_cfg.num_future`` is set to N for the call.
+    **Pipeline.** Every window runs through the config's
+    ``test_dataloader.dataset.pipeline`` with only its decode step swapped
+    for the decode transform of the input's storage (``DecordDecode`` /
+    ``OpenCVDecode`` as the config's backend says, ``FrameFolderDecode``,
+    ``ArrayDecode``, or an in-memory one for arrays), with the config's
+    ``color_type`` (without a decode step: grey for 1-channel models,
+    RGB otherwise). So an input is read like the datasets read (frame
+    folders in natural order, RGB, alpha dropped) and cropped and resized
+    like the test set (e.g. the Human3.6M centre half then 128 x 128).
+    ``frame_size=(h, w)`` replaces the pipeline's resize; a pipeline
+    without one (V-MNIST draws its frames at their size) gets a resize to
+    the dataset's ``resolution``. Both resize with ``INTER_AREA`` when
+    shrinking, ``INTER_LINEAR`` when enlarging. A config that reads a frame
+    cache is refused: the cache applied the crop and resize, so its
+    pipeline has none (use the video config of the same protocol). A
+    pipeline that loads raw values for a later encoding step (MeteoNet
+    radar) is refused too.
+
+    **Frame interval.** A window takes every ``frame_interval``-th frame of
+    the input, as the model saw them in training: by default the test
+    dataset's interval (Human3.6M ``mim``: 10 frames of the 50 fps
+    videos; video folders: their ``frame_interval``; V-MNIST: 1), read from
+    the dataset's metainfo (built with ``lazy_init=True``). The interval
+    used is logged.
+
+    **Windows.** The model observes ``in_frames`` (T_in) frames. By default
+    it predicts from the last window of each input (the future after the
+    video ends). ``start=k`` takes the window whose first frame is frame
+    ``k``; ``stride=s`` takes every window ``start, start + s, ...``
+    (``start`` defaulting to 0). Only one window is decoded at a time, and
+    only its frames: T_in frames, plus up to ``num_frames`` following
+    frames when ``with_gt`` (the true future, for comparison).
+
+    ``num_frames`` (N) may exceed the trained horizon ``out_frames``: it
+    travels to the model in each data sample's ``num_future`` metainfo.
 
     Checkpoints are read with ``torch.load(weights_only=True)``
     (:func:`mmvp.utils.safe_load`) and must fit the config exactly.
 
     Args:
-        model (str | Config | dict): Config file or config of the model.
-        weights (str, optional): Checkpoint file. None keeps random
-            weights (with a warning).
+        model (str | Config | dict): Config file, model name or config.
+        weights (str, optional): Checkpoint file. None: the weights the
+            model index lists for a model name, else random weights (with
+            a warning).
         device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...;
             None picks the available accelerator.
-        frame_size (int | tuple, optional): ``(height, width)`` override of
-            the frame size read from the config.
+        frame_size (int | tuple, optional): ``(height, width)`` to resize
+            the frames to, replacing the test pipeline's resize.
+        frame_interval (int, optional): Input frames between two frames of
+            a window; overrides the test dataset's interval.
         scope (str): Registry scope. Defaults to ``'mmvp'``.
         show_progress (bool): Show a progress bar. Defaults to False.
     """
 
-    preprocess_kwargs: set = {'start', 'stride'}
-    forward_kwargs: set = {'num_frames'}
+    preprocess_kwargs: set = {'start', 'stride', 'num_frames', 'with_gt'}
+    forward_kwargs: set = set()
     visualize_kwargs: set = {'return_vis', 'out_dir'}
     postprocess_kwargs: set = set()
 
@@ -132,26 +174,41 @@ class VideoPredInferencer(BaseInferencer):
                  weights: Optional[str] = None,
                  device: Optional[str] = None,
                  frame_size: Optional[Union[int, Sequence[int]]] = None,
+                 frame_interval: Optional[int] = None,
                  scope: str = 'mmvp',
                  show_progress: bool = False) -> None:
         register_all_modules(init_default_scope=False)
         if isinstance(model, (str, os.PathLike)):
             model = os.fspath(model)
             if not osp.isfile(model):
+                if model.endswith('.py') or os.sep in model:
+                    raise FileNotFoundError(
+                        f'config file not found: "{model}" (VideoPredInfer'
+                        'encer takes a config file, a model name of '
+                        'mmvp.apis.list_models(), a Config or a dict)')
+                model, listed = resolve_model(model)
+                if weights is None:
+                    weights = listed
+        if weights is not None:
+            weights = os.fspath(weights)
+            if '://' not in weights and not osp.isfile(weights):
                 raise FileNotFoundError(
-                    f'config file not found: "{model}" (VideoPredInferencer'
-                    ' takes a config file path, Config or dict)')
-        if weights is not None and not osp.isfile(os.fspath(weights)):
-            raise FileNotFoundError(f'checkpoint file not found: "{weights}"')
-        self._frame_size_arg = frame_size
+                    f'checkpoint file not found: "{weights}"')
+        if frame_interval is not None and (
+                int(frame_interval) != frame_interval or frame_interval < 1):
+            raise ValueError('frame_interval must be a positive int, got '
+                             f'{frame_interval!r}')
+        self._frame_size_arg = (None if frame_size is None else _as_hw(
+            frame_size, 'frame_size'))
+        self._frame_interval_arg = frame_interval
+        #: the checkpoint loaded (None: random weights)
+        self.weights = weights
         super().__init__(
             model=model,
-            weights=None if weights is None else os.fspath(weights),
+            weights=weights,
             device=device or get_device(),
             scope=scope,
             show_progress=show_progress)
-        self.frame_size = self._resolve_frame_size(self.cfg)
-        self.frame_steps = self._init_frame_steps(self.cfg)
 
     # ------------------------------------------------------------------
     # set-up
@@ -181,8 +238,138 @@ class VideoPredInferencer(BaseInferencer):
         model.eval()
         return model
 
-    def _init_pipeline(self, cfg: Config):
-        return load_frames
+    def _init_pipeline(self, cfg: Config) -> InferencePipeline:
+        """The test pipeline with its decode step swapped (see the class
+        docstring); sets :attr:`frame_interval` and :attr:`frame_size`."""
+        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+        where = 'test_dataloader.dataset.pipeline'
+        steps = dataset.get('pipeline')
+        if not steps:
+            raise ValueError(f'the config has no {where}; the inferencer '
+                             'prepares inputs with the test pipeline')
+        decode, rest = None, []
+        for step in steps:
+            kind = step.get('type') if isinstance(step, dict) else None
+            kind = getattr(kind, '__name__', kind)
+            if kind in DECODE_TRANSFORMS or kind == _LEGACY_DECODE:
+                if decode is not None:
+                    raise ValueError(f'{where} has two decode steps: '
+                                     f'{decode["type"]} and {kind}')
+                decode = dict(step, type=kind)
+            else:
+                rest.append(copy.deepcopy(step))
+        decoders = self._init_decoders(decode, where)
+        transforms = [
+            TRANSFORMS.build(t) if isinstance(t, dict) else t for t in rest
+        ]
+        packs = [
+            i for i, t in enumerate(transforms)
+            if isinstance(t, PackVideoPredInputs)
+        ]
+        if not packs:
+            raise ValueError(f'{where} has no PackVideoPredInputs step')
+        resizes = [
+            i for i, t in enumerate(transforms) if isinstance(t, ResizeFrames)
+        ]
+        facts = self._dataset_facts(cfg, need_size=not resizes)
+        size, why = self._frame_size_arg, 'frame_size argument'
+        if size is not None:
+            fit = FitFrameSize(size)
+            if resizes:
+                for i in resizes:
+                    transforms[i] = fit
+            else:
+                transforms.insert(packs[0], fit)
+        elif resizes:
+            w, h = transforms[resizes[-1]].scale
+            size, why = (h, w), f'{transforms[resizes[-1]]!r} of {where}'
+        elif facts.get('resolution') is not None:
+            size = _as_hw(facts['resolution'], 'test dataset resolution')
+            why = 'the test dataset\'s resolution'
+            transforms.insert(packs[0], FitFrameSize(size))
+        if size is not None:
+            self._check_size(size, f'the frame size ({why})')
+            print_log(
+                f'VideoPredInferencer: frames resized to {size[0]}x{size[1]}'
+                f' ({why})',
+                logger='current')
+        else:
+            print_log(
+                'VideoPredInferencer: frames keep their size (the test '
+                'pipeline has no resize and the dataset states no '
+                'resolution); pass frame_size=(h, w) to resize them',
+                logger='current')
+        self.frame_size = size
+        self.frame_interval = facts['frame_interval']
+        print_log(
+            f'VideoPredInferencer: frame interval {self.frame_interval} '
+            f'({facts["interval_source"]})',
+            logger='current')
+        return InferencePipeline(decoders, transforms)
+
+    def _init_decoders(self, decode: Optional[dict],
+                       where: str) -> Dict[str, BaseTransform]:
+        """One decode transform per input storage, with the colour handling
+        of the config's decode step (inputs are local files or arrays, so
+        the config's ``backend_args`` are not used)."""
+        if decode is not None and decode['type'] == 'FrameCacheDecode':
+            raise ValueError(
+                f'{where} decodes a frame cache (FrameCacheDecode): the cache '
+                'already holds cropped and resized frames, so this pipeline '
+                'has no crop or resize steps and cannot prepare a video. '
+                'Predict with the config of the same protocol that decodes '
+                'videos (its pipeline has the crop and resize).')
+        decode = decode or {}
+        out_key = decode.get('out_key', 'frames')
+        if out_key != 'frames':
+            raise ValueError(
+                f'{where}: its {decode["type"]} step loads raw values '
+                f'(out_key={out_key!r}) that a later step encodes with '
+                'dataset-specific keys; the inferencer takes uint8 frames, '
+                'so use a config whose pipeline decodes frames')
+        color_type = decode.get('color_type')
+        if color_type is None:
+            color_type = ('color'
+                          if decode or self.img_channels != 1 else 'grayscale')
+        video = 'DecordDecode'
+        if decode.get('type') == 'OpenCVDecode' or decode.get(
+                'backend') == 'opencv':
+            video = 'OpenCVDecode'
+        args = dict(color_type=color_type)
+        self.video_backend = 'opencv' if video == 'OpenCVDecode' else 'decord'
+        return dict(
+            video=TRANSFORMS.build(dict(type=video, **args)),
+            frames=TRANSFORMS.build(dict(type='FrameFolderDecode', **args)),
+            array=TRANSFORMS.build(dict(type='ArrayDecode', **args)),
+            memory=InMemoryDecode(**args))
+
+    def _dataset_facts(self, cfg: Config, need_size: bool) -> dict:
+        """Frame interval (and, with ``need_size``, frame size) of the
+        test dataset."""
+        facts = dict(
+            frame_interval=self._frame_interval_arg,
+            interval_source='frame_interval argument')
+        if self._frame_interval_arg is not None and (
+                not need_size or self._frame_size_arg is not None):
+            return facts
+        try:
+            meta = test_dataset_metainfo(cfg)
+        except Exception as err:  # the dataset's data may be missing
+            if self._frame_interval_arg is None:
+                facts.update(
+                    frame_interval=1,
+                    interval_source='the test dataset cannot be built '
+                    f'({type(err).__name__}: {err}); pass frame_interval '
+                    'to set it')
+            return facts
+        facts['resolution'] = meta.get('resolution')
+        if self._frame_interval_arg is None:
+            interval, key = frame_interval_of(meta)
+            facts.update(
+                frame_interval=interval,
+                interval_source=f'the test dataset\'s {key}'
+                if key else 'the test dataset states none: every frame')
+        return facts
 
     def _init_collate(self, cfg: Config):
         return _collate
@@ -191,30 +378,6 @@ class VideoPredInferencer(BaseInferencer):
         from mmvp.visualization import VideoPredVisualizer
         name = f'video_pred_inferencer-{datetime.now().timestamp()}'
         return VideoPredVisualizer(name=name)
-
-    def _init_frame_steps(self, cfg: Config) -> list:
-        """The test pipeline's geometric steps (``FRAME_STEPS``), e.g. the
-        Human3.6M centre crop then resize; a ``frame_size`` given to the
-        inferencer replaces the pipeline's resize."""
-        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-        steps = []
-        for step in dataset.get('pipeline') or []:
-            kind = step.get('type') if isinstance(step, dict) else None
-            if kind not in FRAME_STEPS:
-                continue
-            if kind == 'ResizeFrames' and self._frame_size_arg is not None:
-                continue
-            steps.append(TRANSFORMS.build(copy.deepcopy(step)))
-        return steps
-
-    def _resolve_frame_size(self, cfg: Config) -> Optional[Tuple[int, int]]:
-        if self._frame_size_arg is not None:
-            size = _as_hw(self._frame_size_arg, 'frame_size')
-        else:
-            size = config_frame_size(cfg)
-        if size is not None:
-            self._check_size(size, 'the frame size')
-        return size
 
     def _check_size(self, size: Tuple[int, int], what: str) -> None:
         patch = int(getattr(self.model, 'patch_size', 1))
@@ -235,60 +398,35 @@ class VideoPredInferencer(BaseInferencer):
     def img_channels(self) -> int:
         return int(getattr(self.model, 'img_channels', 3))
 
+    def default_num_frames(self) -> int:
+        """Frames predicted when ``num_frames`` is not given."""
+        test_cfg = getattr(self.model, 'test_cfg', None) or {}
+        return int(test_cfg.get('num_future') or self.model.out_frames)
+
     # ------------------------------------------------------------------
     # preprocessing
-    def convert_frames(self, frames: np.ndarray) -> np.ndarray:
-        """Channels and size as the model was trained: uint8
-        ``[T, h, w, img_channels]``."""
-        channels = self.img_channels
-        if frames.shape[-1] == 4:
-            frames = frames[..., :3]
-        if channels == 1 and frames.shape[-1] == 3:
-            frames = np.stack(
-                [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])[...,
-                                                                       None]
-        elif channels == 3 and frames.shape[-1] == 1:
-            frames = np.repeat(frames, 3, axis=-1)
-        elif frames.shape[-1] != channels:
-            raise ValueError(f'cannot convert {frames.shape[-1]}-channel '
-                             f'frames to the model\'s {channels} channels')
-        if self.frame_steps:
-            results = dict(frames=frames)
-            for step in self.frame_steps:
-                results = step(results)
-            frames = results['frames']
-        size = self.frame_size
-        if size is None:
-            size = frames.shape[1:3]
-            self._check_size(size, 'the input frame size (the config names '
-                             'none)')
-        h, w = size
-        if frames.shape[1:3] != (h, w):
-            shrink = frames.shape[1] * frames.shape[2] > h * w
-            interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-            resized = [
-                cv2.resize(f, (w, h), interpolation=interp) for f in frames
-            ]
-            frames = np.stack(
-                [r if r.ndim == 3 else r[..., None] for r in resized])
-        return np.ascontiguousarray(frames)
-
     def window_starts(self, num: int, start: Optional[int],
                       stride: Optional[int], name: str) -> List[int]:
-        """First frame of every window of ``in_frames`` frames."""
-        t_in = self.in_frames
-        if num < t_in:
+        """First frame of every window of ``in_frames`` frames taken every
+        :attr:`frame_interval` frames of an input of ``num`` frames."""
+        t_in, step = self.in_frames, self.frame_interval
+        span = (t_in - 1) * step + 1
+        spans = f' every {step} frames (a window spans {span})' \
+            if step > 1 else ''
+        if num < span:
             raise ValueError(f'{name} has {num} frames; the model observes '
-                             f'in_frames={t_in} frames before predicting')
-        last = num - t_in
+                             f'in_frames={t_in} frames{spans} before '
+                             'predicting')
+        last = num - span
         if start is not None and not -num <= start <= last:
             raise ValueError(f'{name}: start={start} leaves fewer than '
-                             f'in_frames={t_in} frames (the video has {num})')
+                             f'in_frames={t_in} frames{spans} (the video '
+                             f'has {num})')
         if start is not None and start < 0:
             start += num
             if start > last:
                 raise ValueError(f'{name}: start leaves fewer than '
-                                 f'in_frames={t_in} frames')
+                                 f'in_frames={t_in} frames{spans}')
         if stride is None:
             return [last if start is None else start]
         if stride < 1:
@@ -305,51 +443,72 @@ class VideoPredInferencer(BaseInferencer):
                    inputs: list,
                    batch_size: int = 1,
                    start: Optional[int] = None,
-                   stride: Optional[int] = None) -> Iterator[dict]:
+                   stride: Optional[int] = None,
+                   num_frames: Optional[int] = None,
+                   with_gt: bool = True) -> Iterator[dict]:
         """Yield batches of windows ``dict(inputs=[uint8 [T_in, C, h, w]],
-        data_samples=[...])``."""
+        data_samples=[...])``, decoding each window only when its batch is
+        asked for."""
+        if num_frames is None:
+            num_frames = self.default_num_frames()
+        if int(num_frames) != num_frames or num_frames < 1:
+            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
+        num_frames = int(num_frames)
+        t_in, step = self.in_frames, self.frame_interval
 
         def windows():
             for i, source in enumerate(inputs):
-                name = source if isinstance(source,
-                                            (str, os.PathLike)) else \
-                    f'input {i} (array)'
-                frames = self.convert_frames(self.pipeline(source))
-                for s in self.window_starts(
-                        len(frames), start, stride, str(name)):
-                    clip = frames[s:s + self.in_frames]
-                    future = frames[s + self.in_frames:]
-                    sample = VideoPredDataSample(
-                        metainfo=dict(
-                            input_index=i,
-                            window_start=s,
-                            source=str(name),
-                            frame_size=tuple(frames.shape[1:3])))
-                    sample.future_frames = torch.from_numpy(
-                        future.transpose(0, 3, 1, 2).copy())
-                    yield dict(
-                        inputs=torch.from_numpy(
-                            clip.transpose(0, 3, 1, 2).copy()),
-                        data_sample=sample)
+                video = open_input(source, i, self.video_backend)
+                for s in self.window_starts(video.num_frames, start, stride,
+                                            video.name):
+                    last = s + (t_in - 1) * step
+                    num_gt = 0
+                    if with_gt:
+                        num_gt = min(num_frames,
+                                     (video.num_frames - 1 - last) // step)
+                    inds = s + step * np.arange(t_in + num_gt)
+                    yield self._window(video, i, s, inds, num_gt, num_frames)
 
         yield from map(self.collate_fn,
                        self._get_chunk_data(windows(), batch_size))
 
+    def _window(self, video, index: int, start: int, inds: np.ndarray,
+                num_gt: int, num_frames: int) -> dict:
+        """Run the pipeline on the frames ``inds`` of ``video``."""
+        results = dict(video.results)
+        results.setdefault('filename', video.name)
+        results.update(
+            storage=video.storage,
+            frame_inds=inds,
+            in_frames=self.in_frames,
+            out_frames=num_gt,
+            source=video.name)
+        packed = self.pipeline(results)
+        frames, sample = packed['inputs'], packed['data_samples']
+        if frames.shape[1] != self.img_channels:
+            raise ValueError(
+                f'{video.name}: the test pipeline gives {frames.shape[1]}-'
+                f'channel frames, the model takes {self.img_channels}; set '
+                "the decode step's color_type in the config")
+        sample.set_metainfo(
+            dict(
+                input_index=index,
+                window_start=start,
+                source=video.name,
+                frame_inds=inds,
+                frame_interval=self.frame_interval,
+                frame_size=tuple(frames.shape[2:]),
+                out_frames=int(self.model.out_frames),
+                num_future=num_frames))
+        sample.future_frames = frames[self.in_frames:]
+        return dict(inputs=frames[:self.in_frames], data_sample=sample)
+
     # ------------------------------------------------------------------
     @torch.no_grad()
-    def forward(self, inputs: dict, num_frames: Optional[int] = None):
-        """Predict ``num_frames`` frames after each window."""
-        test_cfg = self.model.test_cfg
-        saved = copy.deepcopy(test_cfg)
-        if num_frames is not None:
-            if int(num_frames) < 1:
-                raise ValueError(f'num_frames must be >= 1, got {num_frames}')
-            test_cfg['num_future'] = int(num_frames)
-        try:
-            samples = self.model.test_step(inputs)
-        finally:
-            test_cfg.clear()
-            test_cfg.update(saved)
+    def forward(self, inputs: dict):
+        """Predict ``num_future`` frames (data-sample metainfo) after each
+        window."""
+        samples = self.model.test_step(inputs)
         for sample, clip in zip(samples, inputs['inputs']):
             sample.input_frames = clip
             num = sample.pred_frames.shape[0]
@@ -366,7 +525,7 @@ class VideoPredInferencer(BaseInferencer):
                   out_dir: Optional[str] = None) -> Optional[list]:
         """Prediction strips (input | truth when known | prediction |
         error) as uint8 RGB images; written to ``out_dir`` as
-        ``<input>_w<start>.png`` when given."""
+        ``input<i>_w<start>.png`` when given."""
         if not return_vis and out_dir is None:
             return None
         strips = []
@@ -388,13 +547,15 @@ class VideoPredInferencer(BaseInferencer):
         """``dict(predictions=[...], visualization=[...])``.
 
         Each prediction is a dict: ``input_index``, ``window_start``,
-        ``source``, ``input_frames`` (uint8 ``[T_in, h, w, C]``, the model's
-        view of the window), ``pred_frames`` (uint8 ``[N, h, w, C]``,
-        clipped and rounded), ``gt_frames`` (uint8 ``[k, h, w, C]``: the
-        true frames that follow the window in the input, ``k <= N``; empty
-        when the window ends the video). With ``return_datasamples=True``
-        the predictions are the :class:`VideoPredDataSample` objects
-        (float ``pred_frames`` on [0, 1], unclipped).
+        ``source``, ``frame_inds`` (the input's frames the window took),
+        ``input_frames`` (uint8 ``[T_in, h, w, C]``, the model's view of
+        the window), ``pred_frames`` (uint8 ``[N, h, w, C]``, clipped and
+        rounded), ``gt_frames`` (uint8 ``[k, h, w, C]``: the true frames
+        that follow the window in the input, ``k <= N``; empty when the
+        window ends the video or ``with_gt=False``). With
+        ``return_datasamples=True`` the predictions are the
+        :class:`VideoPredDataSample` objects (float ``pred_frames`` on
+        [0, 1], unclipped).
         """
         if return_datasamples:
             results = preds
@@ -410,6 +571,7 @@ class VideoPredInferencer(BaseInferencer):
                         input_index=meta['input_index'],
                         window_start=meta['window_start'],
                         source=meta['source'],
+                        frame_inds=meta['frame_inds'][:self.in_frames],
                         input_frames=_hwc(sample.input_frames),
                         pred_frames=_hwc(pred),
                         gt_frames=_hwc(sample.future_frames[:num])))
@@ -421,23 +583,27 @@ class VideoPredInferencer(BaseInferencer):
                  start: Optional[int] = None,
                  stride: Optional[int] = None,
                  batch_size: int = 1,
+                 with_gt: bool = True,
                  return_vis: bool = False,
                  out_dir: Optional[str] = None,
                  return_datasamples: bool = False) -> Dict[str, list]:
         """Predict the future of ``inputs``.
 
         Args:
-            inputs: A video file, a frame folder, a uint8 array
-                ``[T, H, W, C]``, or a list of them.
+            inputs: A video file, a frame folder, a .npy/.npz frame array,
+                a uint8 array ``[T, H, W, C]``, or a list of them.
             num_frames (int, optional): Frames to predict per window
                 (default: the model's ``test_cfg.num_future`` or
                 ``out_frames``).
             start (int, optional): First frame of the (first) window;
-                negative counts from the end. Default: the last
-                ``in_frames`` frames (no ``stride``) or 0 (with ``stride``).
+                negative counts from the end. Default: the last window (no
+                ``stride``) or 0 (with ``stride``).
             stride (int, optional): Predict from every window ``start,
-                start + stride, ...``.
+                start + stride, ...`` (in the input's frames).
             batch_size (int): Windows per forward pass.
+            with_gt (bool): Also decode the true frames that follow each
+                window (``gt_frames``, truth rows of the strips). False
+                decodes only the T_in observed frames per window.
             return_vis (bool): Return prediction strips.
             out_dir (str, optional): Write the strips there.
             return_datasamples (bool): Return data samples instead of
@@ -454,6 +620,7 @@ class VideoPredInferencer(BaseInferencer):
             num_frames=num_frames,
             start=start,
             stride=stride,
+            with_gt=with_gt,
             return_vis=return_vis,
             out_dir=out_dir)
 

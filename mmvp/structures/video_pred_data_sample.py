@@ -3,7 +3,9 @@
 
 Metainfo (set by ``PackVideoPredInputs``): ``in_frames`` and ``out_frames``
 (lengths), ``sample_idx`` and whatever the dataset records (source, start
-frame, split, ``pixel_to_dbz`` ...).
+frame, split, ``pixel_to_dbz`` ...). ``num_future``, when set, is the
+number of frames the predictor rolls out for this sample (the inferencer's
+``num_frames``; default ``test_cfg.num_future`` or ``out_frames``).
 
 Data fields (set by the predictor in ``predict`` mode), float tensors of
 shape ``[T_out, C, H, W]`` on the [0, 1] scale:

@@ -9,7 +9,12 @@ import pytest
 from tools_helpers import (REPO, assert_ok, run_tool, unique_name,
                            write_tiny_config)
 
-from mmvp.apis import read_video
+from mmvp.datasets.video_io import count_video_frames, read_video_frames
+
+
+def read_video(path):
+    """Every frame of a written video, uint8 ``[T, H, W, 3]`` RGB."""
+    return read_video_frames(path, range(count_video_frames(path)))
 
 
 def _load_tool():

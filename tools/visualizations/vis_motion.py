@@ -36,7 +36,6 @@ import numpy as np
 import torch
 
 from mmvp.apis import VideoPredInferencer
-from mmvp.apis.video_input import load_frames
 from mmvp.registry import DATASETS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import register_all_modules
@@ -146,11 +145,13 @@ def main(argv=None):
     model = inferencer.model
     t_in = int(model.in_frames)
     if args.video is not None:
-        frames = inferencer.convert_frames(load_frames(args.video))
-        start = inferencer.window_starts(
-            len(frames), args.start, None, args.video)[0]
-        clip = torch.from_numpy(frames[start:start +
-                                       t_in].transpose(0, 3, 1, 2).copy())
+        # the window as the inferencer prepares it (the test pipeline)
+        batch = next(
+            inferencer.preprocess([args.video],
+                                  start=args.start,
+                                  with_gt=False))
+        clip = batch['inputs'][0]
+        start = batch['data_samples'][0].metainfo['window_start']
         source = f'{osp.basename(args.video)} from frame {start}'
     else:
         index = args.clip_index or 0

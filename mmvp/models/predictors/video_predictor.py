@@ -66,7 +66,9 @@ class VideoPredictor(BaseModel):
             iteration and the rank (see :meth:`make_sampling_mask`).
         data_preprocessor (dict): Defaults to ``VideoPredDataPreprocessor``.
         test_cfg (dict, optional): ``num_future``: frames to roll out in
-            predict mode (default ``out_frames``; may be larger).
+            predict mode (default ``out_frames``; may be larger). A data
+            sample's ``num_future`` metainfo wins (the inferencer's
+            ``num_frames``).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -255,9 +257,24 @@ class VideoPredictor(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}": expected "loss", '
                            '"predict" or "tensor"')
 
-    def _num_total(self) -> int:
-        return self.in_frames + int(
-            self.test_cfg.get('num_future') or self.out_frames)
+    def _num_total(self, data_samples=None) -> int:
+        """``in_frames`` plus the frames to predict: the data samples'
+        ``num_future`` metainfo when they carry one (all alike), else
+        ``test_cfg.num_future``, else ``out_frames``."""
+        num = self.test_cfg.get('num_future') or self.out_frames
+        asked = {
+            int(s.metainfo['num_future'])
+            for s in data_samples or []
+            if 'num_future' in getattr(s, 'metainfo', {})
+        }
+        if len(asked) > 1:
+            raise ValueError('the data samples of one batch ask for '
+                             f'different num_future: {sorted(asked)}')
+        if asked:
+            num = asked.pop()
+            if num < 1:
+                raise ValueError(f'num_future must be >= 1, got {num}')
+        return self.in_frames + int(num)
 
     def loss(self,
              inputs: torch.Tensor,
@@ -290,7 +307,7 @@ class VideoPredictor(BaseModel):
                 inputs: torch.Tensor,
                 data_samples=None) -> List[VideoPredDataSample]:
         self._check_length(inputs, self.in_frames, 'prediction')
-        total = self._num_total()
+        total = self._num_total(data_samples)
         num_future = total - self.in_frames
         outputs = self.rollout(inputs, total)
         preds = unpatchify(outputs[:, self.in_frames - 1:], self.patch_size)
