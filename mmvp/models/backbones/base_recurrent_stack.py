@@ -18,7 +18,7 @@ def new_state(shape: Tuple[int, ...], like: torch.Tensor,
     """A recurrent state tensor sized from the input.
 
     ``mode='zeros'`` (default everywhere) or ``'xavier_normal'``, the
-    official MotionRNN draw (spec section 2, hidden-state initialisation):
+    official MotionRNN draw (model_equations.md#initial-states):
     for ``[B, C, H, W]`` the std is ``sqrt(2 / ((B + C) * H * W))``.
     """
     if mode == 'zeros':
@@ -40,7 +40,8 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
     """A stack of ``num_layers`` recurrent cells and a 1x1 prediction head.
 
     The stack owns one time step; the predictor owns the time loop. The
-    per-step data flow is the same for every backbone (spec section 4)::
+    per-step data flow is the same for every backbone
+    (model_equations.md#motion-highway)::
 
         v = neck.begin_step(x_t)                  # highway seed (or None)
         for l in layers:

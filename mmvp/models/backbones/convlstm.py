@@ -10,7 +10,7 @@ from .base_recurrent_stack import BaseRecurrentStack
 
 @MODELS.register_module()
 class ConvLSTM(BaseRecurrentStack):
-    """Stacked ConvLSTM cells (spec/models.md section 2.1).
+    """Stacked ConvLSTM cells (model_equations.md#convlstm).
 
     Layer 0 reads the frame, layer ``l > 0`` reads ``H^{l-1}_t``; the state
     is ``(H, C)`` per layer. The highway gate is the output gate ``o``.

@@ -11,7 +11,7 @@ from .base_recurrent_stack import BaseRecurrentStack
 
 @MODELS.register_module()
 class E3DLSTM(BaseRecurrentStack):
-    """E3D-LSTM: stacked eidetic 3-D LSTM cells (spec/models.md 2.5).
+    """E3D-LSTM: stacked eidetic 3-D LSTM cells (model_equations.md#e3d-lstm).
 
     The predictor hands over one 2-D frame ``[B, C', H', W']`` per step; the
     stack keeps the window of the last ``tau = window_length`` input frames
@@ -19,8 +19,8 @@ class E3DLSTM(BaseRecurrentStack):
     ``state['window']`` and runs the cells on it at every step
     (``window_stride`` 1). Per layer the state holds H and C
     (``[B, C, tau, H', W']``) and ``C_hist``: at step ``t`` the time
-    concatenation ``[C_init, C_0, ..., C_{t-1}]``, unbounded as in [E3D].
-    The global memory M is zigzag as in PredRNN.
+    concatenation ``[C_init, C_0, ..., C_{t-1}]``, unbounded as in the
+    E3D-LSTM release. The global memory M is zigzag as in PredRNN.
 
     The head is ``Conv3d(C, C', kernel (tau, 1, 1), stride (tau, 1, 1))``
     without bias; its one output frame is returned as ``[B, C', H', W']``.
@@ -28,14 +28,16 @@ class E3DLSTM(BaseRecurrentStack):
     ``begin_step`` receives the input window.
 
     Args:
-        window_length (int): tau (2 in [E3D]).
+        window_length (int): tau (2 in the E3D-LSTM release).
         temporal_kernel (int): k_t of the gate convs: 2 as released, 3
-            reproduces the MotionRNN paper's Table 2 size (section 6).
-        norm_type (str): ``'channel'`` ([E3D]) or ``'full'`` ([OS]) for the
-            always-on normalisation of the cell path.
+            reproduces the MotionRNN paper's Table 2 size
+            (reproduction_notes.md#model-sizes).
+        norm_type (str): ``'channel'`` (E3D-LSTM) or ``'full'`` (OpenSTL)
+            for the always-on normalisation of the cell path.
         input_size (tuple[int], optional): ``(H', W')`` for ``'full'``.
         layer_norm (bool): Also normalise the W_x, W_h, W_m outputs.
-        legacy_memory_bug (bool): Keep M at its init, as [E3D]/[OS] do.
+        legacy_memory_bug (bool): Keep M at its init, as the E3D-LSTM and
+            OpenSTL releases do.
         See :class:`BaseRecurrentStack` for the others.
     """
 
@@ -71,8 +73,8 @@ class E3DLSTM(BaseRecurrentStack):
                 layer_norm=layer_norm,
                 legacy_memory_bug=legacy_memory_bug) for i in range(num_layers)
         ])
-        # spec section 2.5: the 1x1 head of the base becomes a Conv3d that
-        # folds the window into one frame.
+        # model_equations.md#e3d-lstm: the 1x1 head of the base becomes a
+        # Conv3d that folds the window into one frame.
         self.head = nn.Conv3d(
             hidden_channels,
             self.out_channels, (window_length, 1, 1),
@@ -97,7 +99,8 @@ class E3DLSTM(BaseRecurrentStack):
     def layer_step(self, layer, inp, state):
         c = state['c'][layer]
         hist = state['c_hist'][layer]
-        # C_hist grows along TIME (dim 2), never along channels (trap 14)
+        # C_hist grows along TIME (dim 2), never along channels
+        # (model_equations.md#e3d-lstm)
         hist = c if hist is None else torch.cat([hist, c], dim=2)
         state['c_hist'][layer] = hist
         h, c, m, o = self.cells[layer](inp, state['h'][layer], c, state['m'],

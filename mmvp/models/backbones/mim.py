@@ -11,9 +11,9 @@ from .base_recurrent_stack import BaseRecurrentStack
 
 @MODELS.register_module()
 class MIM(BaseRecurrentStack):
-    """Memory In Memory (spec/models.md section 2.4).
+    """Memory In Memory (model_equations.md#mim).
 
-    Layer 0 is an ST-LSTM (section 2.2), layers ``1 .. L-1`` are
+    Layer 0 is an ST-LSTM, layers ``1 .. L-1`` are
     :class:`MIMBlock` s, and ``L - 1`` MIM-N modules (:class:`MIMN`) feed
     them differential signals. At step ``t`` (``j = l - 1``)::
 
@@ -22,9 +22,10 @@ class MIM(BaseRecurrentStack):
         H^l, C^l, M, o, S^l = MIMBlock_l(H^{l-1}_t, n_{j,t}, H^l, C^l, M, S^l)
 
     ``H^0`` is the layer-0 output as stored in the state, i.e. after the
-    neck's fusion when there is one (section 4.2). At ``t = 0`` the MIM-N
-    result is discarded, so it is not computed: the MIM blocks get
-    ``diff = 0`` and the MIM-N states are still zero at ``t = 1``.
+    neck's fusion when there is one (model_equations.md#other-backbones).
+    At ``t = 0`` the MIM-N result is discarded, so it is not computed: the
+    MIM blocks get ``diff = 0`` and the MIM-N states are still zero at
+    ``t = 1``.
 
     All per-sequence states, including the MIM-S cells ``S``, live in the
     rollout state and are reset by :meth:`init_state`. The MIM-N/MIM-S

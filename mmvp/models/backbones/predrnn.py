@@ -11,7 +11,7 @@ from .base_recurrent_stack import BaseRecurrentStack
 @MODELS.register_module()
 class PredRNN(BaseRecurrentStack):
     """PredRNN: stacked ST-LSTM cells with a zigzag memory M
-    (spec/models.md section 2.2).
+    (model_equations.md#st-lstm-predrnn).
 
     Layer ``l`` receives M from layer ``l - 1`` at the same step; layer 0
     receives M from the top layer at the previous step.

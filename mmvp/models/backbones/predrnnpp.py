@@ -12,7 +12,7 @@ from .base_recurrent_stack import BaseRecurrentStack
 @MODELS.register_module()
 class PredRNNpp(BaseRecurrentStack):
     """PredRNN++: stacked Causal LSTM cells with a gradient highway unit
-    between layers 0 and 1 (spec/models.md section 2.3).
+    between layers 0 and 1 (model_equations.md#causal-lstm-and-ghu-predrnn).
 
     The zigzag memory M runs as in PredRNN. The GHU consumes ``H^0_t`` (the
     fused one when a neck is present) and its output ``Z_t`` is layer 1's
@@ -20,7 +20,8 @@ class PredRNNpp(BaseRecurrentStack):
 
     Note:
         The Causal LSTM output gate is tanh-based; the Motion Highway uses
-        it as it is, so its ``1 - o`` lies in (0, 2) (section 4.2).
+        it as it is, so its ``1 - o`` lies in (0, 2)
+        (model_equations.md#other-backbones).
 
     Args:
         forget_bias (float): Added inside the sigmoid of f and f'.

@@ -12,7 +12,8 @@ from .predrnn import PredRNN
 def decoupling_term(delta_c: torch.Tensor, delta_m: torch.Tensor,
                     adapter: nn.Module) -> torch.Tensor:
     """Mean over (batch, channel) of ``|cos(W_a dC, W_a dM)|``, the cosine
-    taken over the ``H' * W'`` vector of each channel (spec 2.6)."""
+    taken over the ``H' * W'`` vector of each channel
+    (model_equations.md#predrnn-v2)."""
     b, c = delta_c.shape[:2]
     a_c = F.normalize(adapter(delta_c).reshape(b, c, -1), dim=2)
     a_m = F.normalize(adapter(delta_m).reshape(b, c, -1), dim=2)
@@ -22,14 +23,14 @@ def decoupling_term(delta_c: torch.Tensor, delta_m: torch.Tensor,
 @MODELS.register_module()
 class PredRNNv2(PredRNN):
     """PredRNN-v2: PredRNN with the memory-decoupling loss
-    (spec/models.md section 2.6).
+    (model_equations.md#predrnn-v2).
 
     Every ST-LSTM also returns ``dC = i * g`` and ``dM = i' * g'``. One
     shared 1x1 adapter ``W_a`` (C -> C, no bias) maps both; per step and
     layer the term is the mean ``|cos|`` over batch and channels. The terms
     collect in the rollout state and :meth:`aux_losses` returns
     ``loss_decouple = decouple_beta * mean(terms)``. Train it with reverse
-    scheduled sampling (section 1.5).
+    scheduled sampling (model_equations.md#reverse-scheduled-sampling).
 
     Args:
         decouple_beta (float): Weight beta of the decoupling loss (0.1;

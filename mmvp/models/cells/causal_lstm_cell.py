@@ -11,7 +11,8 @@ from .st_lstm_cell import gate_conv
 
 @MODELS.register_module()
 class CausalLSTMCell(nn.Module):
-    """Causal LSTM cell of PredRNN++ (spec/models.md section 2.3).
+    """Causal LSTM cell of PredRNN++
+    (model_equations.md#causal-lstm-and-ghu-predrnn).
 
     ::
 
@@ -33,8 +34,10 @@ class CausalLSTMCell(nn.Module):
 
     Note:
         The output gate is **tanh**-based, so ``o`` lies in (-1, 1). The
-        Motion Highway uses it as it is (spec section 4.2): its ``1 - o``
-        lies in (0, 2), not (0, 1). This combination is untested upstream.
+        Motion Highway uses it as it is
+        (model_equations.md#other-backbones): its ``1 - o`` lies in (0, 2),
+        not (0, 1). No reference implementation
+        of this combination exists.
 
     ``forward`` returns ``(H_t, C_t, M_new, o)``.
 
@@ -81,7 +84,7 @@ class CausalLSTMCell(nn.Module):
         i_p = torch.sigmoid(i_c2 + i_xp + i_m)
         f_p = torch.sigmoid(f_c2 + f_xp + f_m + self.forget_bias)
         g_p = torch.tanh(g_c2 + g_xp)
-        # the forget gate scales tanh(W_m * M), not M (section 2.3)
+        # the forget gate scales tanh(W_m * M), not M
         m_new = f_p * torch.tanh(m_m) + i_p * g_p
 
         o = torch.tanh(o_x + o_h + o_c + self.conv_mo(m_new))
@@ -92,7 +95,8 @@ class CausalLSTMCell(nn.Module):
 
 @MODELS.register_module()
 class GHU(nn.Module):
-    """Gradient highway unit of PredRNN++ (spec/models.md section 2.3).
+    """Gradient highway unit of PredRNN++
+    (model_equations.md#causal-lstm-and-ghu-predrnn).
 
     ::
 

@@ -10,7 +10,7 @@ from .st_lstm_cell import gate_conv
 
 @MODELS.register_module()
 class ConvLSTMCell(nn.Module):
-    """Convolutional LSTM cell (Shi et al. 2015; spec/models.md 2.1).
+    """Convolutional LSTM cell (Shi et al. 2015; model_equations.md#convlstm).
 
     ::
 
@@ -23,12 +23,13 @@ class ConvLSTMCell(nn.Module):
     With ``peephole='conv'`` the bracketed terms are convolutional
     peepholes: ``[i_c, f_c] = W_c * C_{t-1}`` (C -> 2C) and ``W_co * C_t``
     (C -> C), both k x k and bias-free. One such C -> 3C conv per layer
-    reproduces the paper's Table 2 size (4.41M, spec section 6); without it
+    reproduces the paper's Table 2 size (4.41M,
+    reproduction_notes.md#model-sizes); without it
     the cell is OpenSTL's ConvLSTM (3.18M). OpenSTL's two never-called convs
     are not allocated.
 
     ``forward`` returns ``(H_t, C_t, o)``; ``o`` is the gate the Motion
-    Highway uses (section 4.2).
+    Highway uses (model_equations.md#other-backbones).
 
     Args:
         in_channels (int): Channels of the input X_t.

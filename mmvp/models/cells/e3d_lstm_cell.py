@@ -12,7 +12,7 @@ def same_padding(kernel: Sequence[int]) -> Tuple[int, ...]:
     """TensorFlow ``padding='same'`` at stride 1, as an ``F.pad`` tuple.
 
     Each dim is padded by ``k - 1`` in total, ``(k - 1) // 2`` before and
-    the rest after (spec/models.md section 2.5): a temporal kernel of 2 pads
+    the rest after (model_equations.md#e3d-lstm): a temporal kernel of 2 pads
     0 frames before and 1 after, a kernel of 3 pads 1 and 1. ``F.pad``
     lists the last dim first, hence the reversal.
     """
@@ -42,12 +42,12 @@ class SameConv3d(nn.Conv3d):
 
 def build_norm(norm_type: str, channels: int, window_length: int,
                input_size: Optional[Sequence[int]]) -> nn.Module:
-    """The normalisation of E3D-LSTM's cell path (spec section 2.5).
+    """The normalisation of E3D-LSTM's cell path (model_equations.md#e3d-lstm).
 
-    * ``'channel'`` ([E3D] ``tf.contrib.layers.layer_norm``): statistics per
+    * ``'channel'`` (the E3D-LSTM release's ``layer_norm``): statistics per
       sample over ``(C, tau, H', W')``, one gain and shift per channel,
       i.e. ``GroupNorm(1, C)``; independent of the resolution.
-    * ``'full'`` ([OS] ``nn.LayerNorm([C, tau, H', W'])``): elementwise
+    * ``'full'`` (OpenSTL's ``nn.LayerNorm([C, tau, H', W'])``): elementwise
       gain and shift; needs ``input_size`` and ties the weights to it.
     """
     if norm_type == 'channel':
@@ -65,11 +65,11 @@ def build_norm(norm_type: str, channels: int, window_length: int,
 def eidetic_recall(query: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     """``Recall(r, C_hist) = softmax(Q K^T) V`` over all history positions.
 
-    spec/models.md section 2.5 (and trap 14): ``Q`` is ``query`` as
+    model_equations.md#e3d-lstm: ``Q`` is ``query`` as
     ``(tau*H'*W') x C`` rows, ``K = V`` is ``history`` (the cell states
     concatenated along *time*) as ``(n*tau*H'*W') x C`` rows; each row is
     the channel vector of one (time, y, x) position. No ``1/sqrt(C)``
-    scaling, as in [E3D].
+    scaling, as in the E3D-LSTM release.
 
     Args:
         query (Tensor): ``[B, C, tau, H', W']`` (the recall gate ``r``).
@@ -93,7 +93,7 @@ def eidetic_recall(query: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class E3DLSTMCell(nn.Module):
-    """Eidetic 3D LSTM cell (spec/models.md section 2.5, after [E3D]).
+    """Eidetic 3D LSTM cell (model_equations.md#e3d-lstm).
 
     Tensors are 5-D ``[B, C, tau, H', W']``; convs are 3-D with kernel
     ``(k_t, k, k)``, stride 1, TensorFlow "same" padding and no bias::
@@ -109,24 +109,27 @@ class E3DLSTMCell(nn.Module):
 
     ``forward`` returns ``(H_t, C_t, M_out, o_eff)`` with ``o_eff =
     sigma(o)``, the effective output gate the Motion Highway's ``(1 - o)``
-    uses (section 4.2, trap 13). ``M_out`` is ``M_new``; with
-    ``legacy_memory_bug=True`` it is the incoming ``M``, as [E3D] and [OS]
-    return it (their global memory never leaves its zero init).
+    uses (model_equations.md#other-backbones). ``M_out`` is ``M_new``; with
+    ``legacy_memory_bug=True`` it is the incoming ``M``, as the E3D-LSTM
+    and OpenSTL releases return it (their global memory never leaves its
+    zero init).
 
     Args:
         in_channels (int): Channels of the input X.
         hidden_channels (int): Channels of H, C and M.
         window_length (int): tau, the temporal depth of every tensor.
         kernel_size (int): Spatial kernel k of the gate convs (5).
-        temporal_kernel (int): k_t. 2 as released by [E3D]/[OS]; 3 gives
-            the size of the MotionRNN paper's Table 2 (section 6).
-        norm_type (str): ``'channel'`` ([E3D], default) or ``'full'``
-            ([OS]); see :func:`build_norm`.
+        temporal_kernel (int): k_t. 2 as released by E3D-LSTM and OpenSTL;
+            3 gives the size of the MotionRNN paper's Table 2
+            (reproduction_notes.md#model-sizes).
+        norm_type (str): ``'channel'`` (E3D-LSTM, default) or ``'full'``
+            (OpenSTL); see :func:`build_norm`.
         input_size (tuple[int], optional): ``(H', W')`` for ``'full'``.
         layer_norm (bool): Also normalise the outputs of ``W_x``, ``W_h``
-            and ``W_m`` (the [E3D] ``layer_norm`` flag); off in the counts.
+            and ``W_m`` (the E3D-LSTM ``layer_norm`` flag); off in the counts.
         forget_bias (float): Added inside the sigmoid of f'.
-        legacy_memory_bug (bool): Return the old M (parity with [E3D]).
+        legacy_memory_bug (bool): Return the old M (parity with
+            the E3D-LSTM release).
     """
 
     def __init__(self,

@@ -12,13 +12,14 @@ def _check_input_size(name: str, input_size) -> Tuple[int, int]:
     if input_size is None or len(tuple(input_size)) != 2:
         raise ValueError(f'{name} needs input_size=(H\', W\'), the hidden '
                          'resolution of its Hadamard peephole weights '
-                         f'(spec/models.md 2.4); got {input_size!r}')
+                         f'(model_equations.md#mim); got {input_size!r}')
     return tuple(int(s) for s in input_size)
 
 
 @MODELS.register_module()
 class MIMN(nn.Module):
-    """Peephole ConvLSTM of MIM with Hadamard peepholes (spec 2.4).
+    """Peephole ConvLSTM of MIM with Hadamard peepholes
+    (model_equations.md#mim).
 
     Used as the non-stationary module MIM-N and, with its own weights, as
     the stationary module MIM-S inside :class:`MIMBlock`::
@@ -76,7 +77,7 @@ class MIMN(nn.Module):
 
 @MODELS.register_module()
 class MIMBlock(nn.Module):
-    """Memory In Memory block (spec/models.md section 2.4).
+    """Memory In Memory block (model_equations.md#mim).
 
     ::
 
@@ -95,7 +96,7 @@ class MIMBlock(nn.Module):
     ``S`` is a recurrent state that the caller keeps per sequence (it is
     not stored on the module). ``forward`` returns
     ``(H_t, C_t, M_new, o, S_t)``; ``o`` is the gate the Motion Highway
-    uses (section 4.2).
+    uses (model_equations.md#other-backbones).
 
     Args:
         in_channels (int): Channels of the input X (H of the layer below).

@@ -11,8 +11,8 @@ def gate_conv(in_channels: int, out_channels: int, kernel_size: int,
               layer_norm: bool,
               input_size: Optional[Sequence[int]]) -> nn.Module:
     """A bias-free "same" gate convolution, optionally followed by
-    ``LayerNorm([C_out, H', W'])`` as in the PredRNN family (spec section 2,
-    conventions)."""
+    ``LayerNorm([C_out, H', W'])`` as in the PredRNN family
+    (model_equations.md#backbone-cells)."""
     conv = nn.Conv2d(
         in_channels,
         out_channels,
@@ -29,7 +29,8 @@ def gate_conv(in_channels: int, out_channels: int, kernel_size: int,
 
 @MODELS.register_module()
 class STLSTMCell(nn.Module):
-    """Spatiotemporal LSTM cell of PredRNN (spec/models.md section 2.2).
+    """Spatiotemporal LSTM cell of PredRNN
+    (model_equations.md#st-lstm-predrnn).
 
     ::
 
@@ -41,9 +42,11 @@ class STLSTMCell(nn.Module):
         H_t   = o * tanh(W_11 * [C_t, M_new])
 
     ``forward`` returns ``(H_t, C_t, M_new, o)``: the output gate ``o`` is
-    what the Motion Highway uses for its ``(1 - o)`` term (section 4.2).
+    what the Motion Highway uses for its ``(1 - o)`` term
+    (model_equations.md#other-backbones).
     With ``return_deltas=True`` it also returns ``i*g`` and ``i'*g'``, the
-    memory increments of PredRNN-v2's decoupling loss (section 2.6).
+    memory increments of PredRNN-v2's decoupling loss
+    (model_equations.md#predrnn-v2).
 
     Args:
         in_channels (int): Channels of the input X_t.
