@@ -1,9 +1,9 @@
 # Runtime shared by every mmvp config.
 default_scope = 'mmvp'
 
-# Checkpoints are written atomically and never with NaN/Inf weights, and
-# local checkpoints are read with torch.load(weights_only=True) and mmvp's
-# allow-list (mmvp/engine/runner).
+# Checkpoints are written atomically and never with NaN/Inf weights; they
+# are read (local files and URLs) with torch.load(weights_only=True) and
+# mmvp's allow-list, and must fit the model (mmvp/engine/runner).
 runner_type = 'SafeCheckpointRunner'
 
 default_hooks = dict(

@@ -18,9 +18,10 @@ Reusable pieces of ``tools/analysis_tools/benchmark.py``:
 
 FLOP convention: 2 FLOPs per multiply-accumulate, MACs in the ``'true'``
 convention (the multiplications transposed convolutions really perform),
-only convolutions and the MotionGRU warp counted (spec/models.md section
-6). A training step is counted as 3x the forward pass (forward, plus
-gradients with respect to inputs and weights), per optimiser update.
+only convolutions and the MotionGRU warp counted
+(model_equations.md#counting-parameters-and-macs). A training step is
+counted as 3x the forward pass (forward, plus gradients with respect to
+inputs and weights), per optimiser update.
 """
 import contextlib
 import os

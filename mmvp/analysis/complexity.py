@@ -1,15 +1,16 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Parameter and multiply-accumulate counts of one predicted sequence.
 
-The counting rules are those of spec/models.md section 6 (the numbers of the
+The counting rules are those of
+model_equations.md#counting-parameters-and-macs (the numbers of the
 MotionRNN paper's Table 2):
 
 * Forward hooks on every executed ``Conv{1,2,3}d`` and
   ``ConvTranspose{1,2,3}d``. A conv called ``n`` times (once per recurrent
   step) adds its MACs ``n`` times; its parameters are counted once.
-* The MotionGRU warp (a modulated deformable convolution, section 3.3) is
-  counted as the ``C/4 -> C/4``, ``k_m x k_m`` convolution it is in the
-  official code: ``output elements x C_in x k_m^2`` per call and the
+* The MotionGRU warp (a modulated deformable convolution,
+  model_equations.md#warp) is counted as the ``C/4 -> C/4``,
+  ``k_m x k_m`` convolution it is in the official code: ``output elements x C_in x k_m^2`` per call and the
   ``warp_weight`` parameters. Bilinear sampling is not counted.
 * Elementwise ops, normalisation layers, attention matmuls and bare
   ``nn.Parameter`` peepholes are not counted (thop does not count them).
@@ -45,8 +46,8 @@ CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 CONV_TRANSPOSE_TYPES = (nn.ConvTranspose1d, nn.ConvTranspose2d,
                         nn.ConvTranspose3d)
 
-#: The MotionRNN paper's Table 2 (spec/models.md section 6): name, params,
-#: MACs of one Human3.6M sequence, as printed (3 significant digits).
+#: The MotionRNN paper's Table 2 (reproduction_notes.md#model-sizes): name,
+#: params, MACs of one Human3.6M sequence, as printed (3 significant digits).
 PAPER_TABLE2: Tuple[Tuple[str, float, float], ...] = (
     ('ConvLSTM', 4.41e6, 31.6e9),
     ('ConvLSTM + MotionRNN', 5.21e6, 36.6e9),
@@ -58,7 +59,7 @@ PAPER_TABLE2: Tuple[Tuple[str, float, float], ...] = (
     ('E3D-LSTM + MotionRNN', 21.3e6, 303e9),
 )
 
-#: The sequence of the paper's Table 2 (spec section 6): 4 -> 4 frames of
+#: The sequence of the paper's Table 2: 4 -> 4 frames of
 #: 128 x 128 RGB, i.e. 7 recurrent steps.
 H36M_SETTINGS = dict(
     in_frames=4, out_frames=4, height=128, width=128, img_channels=3)
@@ -91,7 +92,8 @@ class ComplexityResult:
 
     Attributes:
         params (int): Parameters of the executed conv layers and warps
-            (the thop-style count of spec section 6).
+            (the thop-style count of
+            model_equations.md#counting-parameters-and-macs).
         params_all (int): Every parameter of the model.
         macs_thop (int): MACs of the sequence, thop convention.
         macs_true (int): MACs of the sequence, true convention.
@@ -209,7 +211,7 @@ def count_complexity(model: nn.Module,
         return hook
 
     def warp_hook(name, gru):
-        # spec sections 3.3 / 6: the official warp ends with
+        # model_equations.md#warp: the official warp ends with
         # Conv2d(C/4 -> C/4, k_m, stride k_m) on the k_m h x k_m w map of
         # samples, i.e. out elements x C_in x k_m^2 MACs per call.
         def hook(module, args, output):

@@ -61,7 +61,8 @@ def cpu_model_wrapper_cfg(cfg: Config) -> None:
 
 
 def setup_cpu_distributed(cfg: Config, launcher: Optional[str] = None) -> bool:
-    """Prepare a distributed run when CUDA is absent (ENVIRONMENT.md s.4).
+    """Prepare a distributed run when CUDA is absent
+    (dependency_notes.md#mmengine).
 
     MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
     wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on CPU. For the

@@ -23,7 +23,7 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
     request. On CPU, where MMEngine's wrapper refuses to start, it autocasts
     to bfloat16 with a ``torch.amp.GradScaler('cpu')``. fp16 autocast on
     CPU is refused: PyTorch does not support it and emulating it was
-    measured at about 200x slower than fp32 (ENVIRONMENT.md section 5).
+    measured at about 200x slower than fp32 (dependency_notes.md#mmengine).
 
     The loss-scaler state is saved in and resumed from checkpoints as in
     MMEngine.

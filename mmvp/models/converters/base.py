@@ -2,7 +2,7 @@
 """Shared machinery of the checkpoint converters.
 
 A converter turns the state dict of a reference implementation into mmvp's
-parameter names (spec/checkpoint_keys.md) for a model built from an mmvp
+parameter names (checkpoint_keys.md) for a model built from an mmvp
 config, and refuses anything that does not fit that model exactly:
 
 1. :func:`load_source_state_dict` reads the file with
@@ -109,7 +109,7 @@ def reorder_blocks(src_order: Sequence[str],
     """Permute the equal output-channel blocks of a fused gate tensor.
 
     Used for fused gate convolutions whose split order differs between
-    code bases (spec/models.md section 2), e.g. OpenSTL's PredRNN++ ``W_x``
+    code bases (checkpoint_keys.md), e.g. OpenSTL's PredRNN++ ``W_x``
     ``i,f,g,i',f',g',o`` to the original ``i,g,f,o,i',g',f'``. Any tensor
     whose dim 0 holds the fused channels (conv weights, norm affine
     weights) is handled.

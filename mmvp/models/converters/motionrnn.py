@@ -2,10 +2,11 @@
 """thuml/MotionRNN (and thuml/predrnn-pytorch) checkpoints to mmvp.
 
 The official ``MotionRNN_PredRNN.RNN`` saves
-``{'net_param': state_dict}`` with the keys of spec/checkpoint_keys.md
-(first table). Its modules map one-to-one onto mmvp's
+``{'net_param': state_dict}`` with the keys of
+checkpoint_keys.md#official-motionrnn-checkpoints. Its modules map
+one-to-one onto mmvp's
 ``VideoPredictor(backbone=PredRNN, neck=MotionRNNNeck)``; no split order
-changes (the ST-LSTM order ``i,f,g,i',f',g',o`` is the same, spec 2.2):
+changes (the ST-LSTM order ``i,f,g,i',f',g',o`` is the same):
 
 Official name -> mmvp name (N: layer or block index)::
 
@@ -25,7 +26,8 @@ Official name -> mmvp name (N: layer or block index)::
 
 The warp weight needs no reshaping: the official warp convolves the
 ``k_m h x k_m w`` map of samples with stride ``k_m``, so ``W[o, c, a, b]``
-multiplies tap ``(a, b)`` exactly as in mmvp's deformable form (spec 3.3).
+multiplies tap ``(a, b)`` exactly as in mmvp's deformable form
+(model_equations.md#warp).
 The same rules convert thuml/predrnn-pytorch PredRNN and PredRNN-v2
 checkpoints (no MotionRNN keys) for configs without a neck.
 """
@@ -72,13 +74,15 @@ def check_motionrnn_config(cfg) -> None:
     if neck and not neck.get('highway_first_layer', True):
         print_log(
             'the config sets highway_first_layer=False: the official code '
-            'seeds layer 0\'s highway from conv_first_v (spec 4.1)',
+            'seeds layer 0\'s highway from conv_first_v '
+            '(model_equations.md#motionrnn-on-predrnn-step-by-step)',
             logger='current')
     if model.get('init_state', 'zeros') != 'xavier_normal':
         print_log(
             'note: thuml/MotionRNN draws fresh xavier-normal initial '
             f'states every forward; the config uses init_state='
-            f'{model.get("init_state", "zeros")!r} (spec section 2)',
+            f'{model.get("init_state", "zeros")!r} '
+            '(model_equations.md#initial-states)',
             logger='current')
 
 

@@ -3,10 +3,11 @@
 
 Handles ``ConvLSTM_Model``, ``PredRNN_Model``, ``PredRNNpp_Model``,
 ``PredRNNv2_Model``, ``MIM_Model`` and ``E3DLSTM_Model`` (key layouts in
-spec/checkpoint_keys.md), stored by OpenSTL-Lightning under ``state_dict``
-with a ``model.`` prefix or by OpenSTL 0.3 as a bare state dict.
+checkpoint_keys.md#openstl-checkpoints), stored by OpenSTL-Lightning
+under ``state_dict`` with a ``model.`` prefix or by OpenSTL 0.3 as a bare
+state dict.
 
-What changes on the way (spec/models.md section 2):
+What changes on the way (checkpoint_keys.md#openstl-checkpoints):
 
 * PredRNN++: OpenSTL splits the fused gate convs ``W_x`` as
   ``i,f,g,i',f',g',o``, ``W_h`` as ``i,f,g,o`` and ``W_c`` as ``i,f,g``;
@@ -63,7 +64,7 @@ def _head() -> Rule:
 
 def _st_lstm(prefix: str, index: str = r'(\d+)') -> List[Rule]:
     """ST-LSTM cells (PredRNN, PredRNN-v2, MIM layer 0): same names and
-    split orders as mmvp (spec 2.2)."""
+    split orders as mmvp."""
     return [
         Rule(rf'{prefix}\.{index}\.(conv_[xhmo]\.\d+\.{_CONV})',
              r'backbone.cells.\1.\2'),
@@ -79,17 +80,17 @@ def _convlstm() -> List[Rule]:
         Rule(
             rf'cell_list\.\d+\.conv_o\.\d+\.{_CONV}',
             None,
-            reason=_NEVER_CALLED + ' (ConvLSTM conv_o, spec 2.1)'),
+            reason=_NEVER_CALLED + ' (ConvLSTM conv_o)'),
         Rule(
             r'cell_list\.\d+\.conv_last\.weight',
             None,
-            reason=_NEVER_CALLED + ' (ConvLSTM conv_last, spec 2.1)'),
+            reason=_NEVER_CALLED + ' (ConvLSTM conv_last)'),
         _head(),
     ]
 
 
 def _predrnnpp() -> List[Rule]:
-    # spec 2.3: [OS] order -> [PP] order (mmvp)
+    # OpenSTL's split order -> the original PredRNN++ order (mmvp's)
     x_order = reorder_blocks(['i', 'f', 'g', "i'", "f'", "g'", 'o'],
                              ['i', 'g', 'f', 'o', "i'", "g'", "f'"])
     h_order = reorder_blocks(['i', 'f', 'g', 'o'], ['i', 'g', 'f', 'o'])
@@ -114,7 +115,7 @@ def _predrnnpp() -> List[Rule]:
         Rule(
             rf'{cell}\.conv_o\.\d+\.{_CONV}',
             None,
-            reason=_NEVER_CALLED + ' (PredRNN++ conv_o, spec 2.3)'),
+            reason=_NEVER_CALLED + ' (PredRNN++ conv_o)'),
         Rule(rf'gradient_highway\.x_concat\.(\d+\.{_CONV})',
              r'backbone.ghu.conv_x.\1'),
         Rule(rf'gradient_highway\.z_concat\.(\d+\.{_CONV})',
@@ -152,7 +153,7 @@ def _mim() -> List[Rule]:
         Rule(
             rf'{diff}\.conv_last\.weight',
             None,
-            reason=_NEVER_CALLED + ' (MIM-N 1x1 conv_last, spec 2.4)'),
+            reason=_NEVER_CALLED + ' (MIM-N 1x1 conv_last)'),
         _head(),
     ]
 
@@ -230,12 +231,14 @@ def check_openstl_config(backbone: str, cfg) -> None:
     if backbone == 'convlstm' and bb.get('forget_bias', 0.0) != 0.0:
         print_log(
             f'note: OpenSTL\'s ConvLSTM has no forget bias; the config '
-            f'sets forget_bias={bb.get("forget_bias")} (spec 2.1)',
+            f'sets forget_bias={bb.get("forget_bias")} '
+            '(model_equations.md#convlstm)',
             logger='current')
     if backbone == 'e3dlstm':
         print_log(
             'note: the weights are ported, but OpenSTL\'s E3D-LSTM forward '
-            'differs from mmvp\'s (spec 2.5): no temporal padding plus '
+            'differs from mmvp\'s (model_equations.md#e3d-lstm): no temporal '
+            'padding plus '
             'nearest upsampling, C_hist concatenated along channels with a '
             'scrambling reshape, and the old global memory returned '
             '(legacy_memory_bug). Predictions will not match OpenSTL\'s; '
@@ -244,7 +247,7 @@ def check_openstl_config(backbone: str, cfg) -> None:
     if backbone == 'mim':
         print_log(
             'note: OpenSTL never resets the MIM-S cells between batches '
-            '(spec 2.4); mmvp resets them per sequence.',
+            '(model_equations.md#mim); mmvp resets them per sequence.',
             logger='current')
 
 

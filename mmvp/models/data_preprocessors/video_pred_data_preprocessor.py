@@ -17,7 +17,8 @@ class VideoPredDataPreprocessor(BaseDataPreprocessor):
     255), converted on the device so the host never holds float frames.
 
     Args:
-        patch_size (int): Space-to-depth factor (spec section 1.2).
+        patch_size (int): Space-to-depth factor
+            (model_equations.md#patch-layout).
         value_scale (float): Divisor applied to integer frames. Float inputs
             are assumed to already be on the [0, 1] scale.
         non_blocking (bool): Whether to copy to the device asynchronously.

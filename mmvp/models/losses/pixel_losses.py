@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Reconstruction losses (spec/models.md section 1.7).
+"""Reconstruction losses (model_equations.md#training-loss).
 
 The loss is computed in patch space, which equals the pixel-space loss
 because patchify is a permutation.

@@ -1,7 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """The MotionGRU warp: a modulated deformable convolution (DCNv2).
 
-spec/models.md section 3.3. For tap ``n = (a, b)``, ``a, b`` in
+model_equations.md#warp. For tap ``n = (a, b)``, ``a, b`` in
 ``{-r..r}`` (row-major, ``n = (a + r) * k + (b + r)``)::
 
     Y[o,i,j] = sum_c sum_n W[o,c,a,b] * m[n,i,j]

@@ -26,7 +26,7 @@ def _zero(like: torch.Tensor) -> torch.Tensor:
 @MODELS.register_module()
 class MotionGRU(nn.Module):
     """One MotionGRU block with its encoder, decoder and fusion gate
-    (spec/models.md section 3; the official code's layout).
+    (model_equations.md#motiongru; the official code's layout).
 
     Works at half resolution with ``C/4`` channels. Per step, with ``H`` the
     layer's current output ``[B, C, H', W']`` and the recurrent motion
@@ -35,10 +35,10 @@ class MotionGRU(nn.Module):
 
         E  = Enc(H)
         u  = sigma(W_u*[E, F]); r = sigma(W_r*[E, F])
-        z  = tanh(W_z*[E, r*F]);  F~ = u*z + (1-u)*F      (3.1 transient)
-        D' = D + alpha*(F - D);   F' = F~ + D'              (3.2 trend)
-        Y  = Warp(E, F', m = sigma(W_m*E))                  (3.3)
-        Hh = Dec(Y); G = sigma(W_g*[Hh, H]); X = G*Hh + (1-G)*H   (3.4)
+        z  = tanh(W_z*[E, r*F]);  F~ = u*z + (1-u)*F      (Eq. 2)
+        D' = D + alpha*(F - D);   F' = F~ + D'              (Eq. 3)
+        Y  = Warp(E, F', m = sigma(W_m*E))                  (Eq. 4, warp)
+        Hh = Dec(Y); G = sigma(W_g*[Hh, H]); X = G*Hh + (1-G)*H   (code's gate)
 
     The three ConvGRU convs and the mask conv have zero-initialised weights
     (their biases keep PyTorch's default), as in the official code.
@@ -49,7 +49,8 @@ class MotionGRU(nn.Module):
         kernel_size (int): Kernel of Enc and of the fusion gate (the
             backbone's ``filter_size``, 5 officially).
         momentum (float): alpha of the trend momentum.
-        use_trend (bool): Off: D = 0 and F' = F~ (ablation, section 4.2).
+        use_trend (bool): Off: D = 0 and F' = F~
+            (model_equations.md#ablation-switches).
         use_transient (bool): Off: F~ = 0, so F' = D' (ablation).
         warp_impl (str): ``'grid_sample'``, ``'torchvision'`` or ``'auto'``.
     """

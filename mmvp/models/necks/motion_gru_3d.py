@@ -12,7 +12,8 @@ from .motion_gru import MotionGRU
 class MotionGRU3D(MotionGRU):
     """MotionGRU for 5-D hidden states ``[B, C, tau, H', W']`` (E3D-LSTM).
 
-    spec/models.md section 5 (DECISION; reproduces the paper's Table 2):
+    model_equations.md#3-d-motiongru-for-e3d-lstm (a reconstruction that
+    reproduces the paper's Table 2):
     only the encoder, decoder and fusion gate become 3-D, the ConvGRU,
     trend momentum and warp are the 2-D ones of :class:`MotionGRU`::
 

@@ -4,7 +4,7 @@ import torch.nn as nn
 
 
 class MotionHighway(nn.Module):
-    """The Motion Highway (spec/models.md section 4.1, paper Eq. 1).
+    """The Motion Highway (model_equations.md#motion-highway, paper Eq. 1).
 
     ``H^l = o * tanh(.) + (1 - o) * V``: the cell output plus the part its
     output gate closed, taken from the layer below's raw output ``V``. At

@@ -15,14 +15,15 @@ from .motion_highway import MotionHighway
 class MotionRNNNeck(BaseRecurrentNeck):
     """MotionRNN: MotionGRUs between the layers plus the Motion Highway.
 
-    As released (spec/models.md section 4.1): ``num_layers - 1`` MotionGRU
-    blocks, one after every layer but the last, and the highway in all
-    layers. At layer ``l`` (after the cell)::
+    As released (model_equations.md#motionrnn-on-predrnn-step-by-step):
+    ``num_layers - 1`` MotionGRU blocks, one after every layer but the
+    last, and the highway in all layers. At layer ``l`` (after the cell)::
 
         H^l = h_pre + (1 - o) * V        (highway; V <- H^l, the raw output)
         H^l = MotionGRU_l(H^l)           (l < L - 1; replaces H^l_t)
 
-    The switches give every row of the paper's Table 3 (section 4.2):
+    The switches give every row of the paper's Table 3
+    (model_equations.md#ablation-switches):
     ``use_highway``, ``use_motion_gru``, ``use_trend``, ``use_transient``.
 
     Args:

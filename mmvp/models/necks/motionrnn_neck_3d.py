@@ -12,13 +12,14 @@ from .motionrnn_neck import MotionRNNNeck
 @MODELS.register_module()
 class MotionRNNNeck3D(MotionRNNNeck):
     """MotionRNN for E3D-LSTM: the neck of :class:`MotionRNNNeck` on 5-D
-    hidden states (spec/models.md sections 4.2 and 5).
+    hidden states (model_equations.md#3-d-motiongru-for-e3d-lstm).
 
     Same flow and switches as :class:`MotionRNNNeck`; the differences are
     the blocks (:class:`MotionGRU3D`) and the highway seed, a bias-free
     ``Conv3d(p^2 C_img -> C, 1x1x1)`` on the input window that
     :meth:`E3DLSTM.forward_step` passes to :meth:`begin_step`. The ``o`` it
-    receives is E3D's effective gate ``sigma(tanh(.))`` (trap 13).
+    receives is E3D's effective gate ``sigma(tanh(.))``
+    (model_equations.md#e3d-lstm).
 
     Args:
         window_length (int): tau; must equal the backbone's.

@@ -15,7 +15,8 @@ def linear_sampling_prob(itr: int,
                          start: float = 1.0,
                          rate: float = 2e-5,
                          stop_iter: int = 50000) -> float:
-    """P(use ground truth) of PredRNN's linear schedule (spec section 1.4).
+    """P(use ground truth) of PredRNN's linear schedule
+    (model_equations.md#scheduled-sampling).
 
     eta is decremented *before* use at every iteration ``itr`` (1-based)
     while ``itr < stop_iter``, so ``eta(itr) = max(0, start - rate * itr)``
@@ -30,7 +31,8 @@ def reverse_sampling_probs(itr: int,
                            start_iter: int = 25000,
                            stop_iter: int = 50000,
                            alpha: float = 5000.) -> Tuple[float, float]:
-    """``(r_eta, eta)`` of PredRNN-v2's reverse schedule (section 1.5).
+    """``(r_eta, eta)`` of PredRNN-v2's reverse schedule
+    (model_equations.md#reverse-scheduled-sampling).
 
     ``r_eta`` is P(true frame) for the input-phase positions and ``eta``
     for the prediction-phase positions.
@@ -59,11 +61,11 @@ def sampling_mask(batch_size: int,
     (1) or the model's previous prediction (0). ``itr=None`` means testing.
 
     * ``mode=None``: true frames for ``t < in_frames``, predictions after;
-    * ``'linear'`` (section 1.4): steps ``t >= in_frames`` read the truth
-      with probability ``linear_sampling_prob(itr)``;
-    * ``'reverse'`` (section 1.5): steps ``1 <= t < in_frames`` read the
-      truth with probability ``r_eta``, later steps with ``eta``; at test
-      time the first ``in_frames`` steps read the truth.
+    * ``'linear'`` (scheduled sampling): steps ``t >= in_frames`` read the
+      truth with probability ``linear_sampling_prob(itr)``;
+    * ``'reverse'`` (reverse scheduled sampling): steps
+      ``1 <= t < in_frames`` read the truth with probability ``r_eta``,
+      later steps with ``eta``; at test time the first ``in_frames`` steps read the truth.
 
     One Bernoulli draw covers a whole frame, as in the official code.
     """

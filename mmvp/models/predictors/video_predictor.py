@@ -24,7 +24,7 @@ class VideoPredictor(BaseModel):
     ``PredRNN`` is ``VideoPredictor(backbone=dict(type='PredRNN'))`` and
     MotionRNN-PredRNN adds ``neck=dict(type='MotionRNNNeck')``.
 
-    Rollout (spec/models.md section 1.3): ``T - 1`` steps; step ``t``
+    Rollout (model_equations.md#rollout): ``T - 1`` steps; step ``t``
     consumes frame ``t`` (true, or the previous prediction as the sampling
     mask says) and predicts frame ``t + 1``. The loss covers all ``T - 1``
     outputs, as in the official code; evaluation uses the last ``T_out``.
@@ -41,11 +41,13 @@ class VideoPredictor(BaseModel):
         in_frames (int): Observed frames T_in.
         out_frames (int): Predicted frames T_out.
         sampling (dict, optional): ``dict(mode='linear', start, rate,
-            stop_iter)`` (section 1.4) or ``dict(mode='reverse', start_iter,
-            stop_iter, alpha)`` (section 1.5); None feeds predictions back
-            from ``T_in`` on.
+            stop_iter)`` (model_equations.md#scheduled-sampling) or
+            ``dict(mode='reverse', start_iter, stop_iter, alpha)``
+            (model_equations.md#reverse-scheduled-sampling); None feeds
+            predictions back from ``T_in`` on.
         reverse_input (bool): Also train on the time-reversed batch, a
-            second optimiser step with the same sampling mask (section 1.6).
+            second optimiser step with the same sampling mask
+            (model_equations.md#training-loss).
         init_state (str): ``'zeros'`` or ``'xavier_normal'`` (official).
         channels_last (bool): Store conv weights, frames and states
             channels-innermost (NHWC), the layout oneDNN and cuDNN tensor
@@ -344,7 +346,7 @@ class VideoPredictor(BaseModel):
         optim_wrapper.update_params(parsed)
         if not self.reverse_input:
             return log_vars
-        # spec section 1.6: same batch flipped in time, same mask
+        # reverse_input: same batch flipped in time, same mask
         data['inputs'] = data['inputs'].flip(1)
         with optim_wrapper.optim_context(runner_model):
             losses = runner_model._run_forward(data, mode='loss')

@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Space-to-depth in PredRNN's channel order (spec/models.md section 1.2).
+"""Space-to-depth in PredRNN's channel order (model_equations.md#patch-layout).
 
 ::
 
