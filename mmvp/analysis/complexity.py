@@ -10,8 +10,9 @@ MotionRNN paper's Table 2):
   step) adds its MACs ``n`` times; its parameters are counted once.
 * The MotionGRU warp (a modulated deformable convolution,
   model_equations.md#warp) is counted as the ``C/4 -> C/4``,
-  ``k_m x k_m`` convolution it is in the official code: ``output elements x C_in x k_m^2`` per call and the
-  ``warp_weight`` parameters. Bilinear sampling is not counted.
+  ``k_m x k_m`` convolution it is in the official code:
+  ``output elements x C_in x k_m^2`` per call and the ``warp_weight``
+  parameters. Bilinear sampling is not counted.
 * Elementwise ops, normalisation layers, attention matmuls and bare
   ``nn.Parameter`` peepholes are not counted (thop does not count them).
   The all-parameter total is reported separately.

@@ -65,7 +65,8 @@ def sampling_mask(batch_size: int,
       truth with probability ``linear_sampling_prob(itr)``;
     * ``'reverse'`` (reverse scheduled sampling): steps
       ``1 <= t < in_frames`` read the truth with probability ``r_eta``,
-      later steps with ``eta``; at test time the first ``in_frames`` steps read the truth.
+      later steps with ``eta``; at test time the first ``in_frames`` steps
+      read the truth.
 
     One Bernoulli draw covers a whole frame, as in the official code.
     """
