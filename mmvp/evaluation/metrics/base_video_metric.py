@@ -285,8 +285,11 @@ class BaseVideoMetric(BaseMetric):
             quantity and the summed counters.
         """
         if len(results) == 0:
-            raise ValueError(f'{self.__class__.__name__}: no sequence was '
-                             'processed; check the evaluation dataloader')
+            raise ValueError(
+                f'{self.__class__.__name__}: no sequence was processed: the '
+                'evaluation dataloader yielded no batch. A dataset with '
+                'fewer clips than batch_size yields none with '
+                'drop_last=True; set drop_last=False or a smaller batch_size')
         names = list(results[0]['frames'].keys())
         metrics = OrderedDict()
         for name in names:
