@@ -36,6 +36,11 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader',
                'visualizer', 'default_scope', 'randomness', 'experiment_name',
                'model_wrapper_cfg', 'custom_imports', 'find_unused_parameters')
 
+# Other top-level keys with a meaning: read by the tools, or documented
+# variables of the base configs that the tools propagate (``data_root``).
+EXTRA_KEYS = ('runner_type', 'data_root')
+KNOWN_TOP_LEVEL_KEYS = RUNNER_KEYS + EXTRA_KEYS
+
 # Names MMEngine builds without a registry.
 _PLAIN_CLASSES = {}
 
@@ -154,12 +159,16 @@ def _check_dataset(node: Any, path: str, filename: Optional[str]) -> None:
 
 
 def _check_top_level_keys(cfg: Config, filename: Optional[str]) -> None:
+    # Helper variables (``dataset_type``, ``train_pipeline``, ``_clip``)
+    # are legitimate; a key one or two letters away from a Runner key is
+    # not, whether or not the Runner key is also set (``trian_cfg`` next to
+    # the ``train_cfg`` of a base file).
     keys = [k for k in cfg.keys() if not k.startswith('_')]
-    missing = [k for k in RUNNER_KEYS if k not in cfg]
     for key in keys:
-        if key in RUNNER_KEYS:
+        if key in KNOWN_TOP_LEVEL_KEYS:
             continue
-        close = difflib.get_close_matches(key, missing, n=1, cutoff=0.85)
+        close = difflib.get_close_matches(
+            key, KNOWN_TOP_LEVEL_KEYS, n=1, cutoff=0.85)
         # ``train_dataloader_cfg`` is a user variable, not a typo
         if close and not key.startswith(close[0]):
             raise ConfigError(
@@ -169,10 +178,15 @@ def _check_top_level_keys(cfg: Config, filename: Optional[str]) -> None:
 
 
 def check_config(cfg: Config, filename: Optional[str] = None) -> None:
-    """Check a config for misspelled top-level keys and unknown types.
+    """Check a config for misspelled keys, unknown types and values of the
+    wrong type.
 
     Call it after :func:`mmvp.utils.register_all_modules`, before building
-    the Runner. ``type`` values given as classes are not checked.
+    the Runner. ``type`` values given as classes are not checked. Besides
+    the ``type`` names it checks the keys of every hook config and the
+    values given to typed ``__init__`` parameters
+    (:mod:`mmvp.utils.config_args`), so that such mistakes stop the run
+    before training starts.
 
     Args:
         cfg (Config): The merged config.
@@ -181,7 +195,7 @@ def check_config(cfg: Config, filename: Optional[str] = None) -> None:
 
     Raises:
         ConfigError: Naming the key path, the wrong name and the closest
-            registered names.
+            registered names, or the expected type of a value.
     """
     filename = filename or getattr(cfg, 'filename', None)
     _check_top_level_keys(cfg, filename)
@@ -249,6 +263,9 @@ def check_config(cfg: Config, filename: Optional[str] = None) -> None:
     _check_type(
         cfg.get('model_wrapper_cfg'), 'model_wrapper_cfg', R.MODEL_WRAPPERS,
         filename)
+
+    from .config_args import check_arguments  # imports this module
+    check_arguments(cfg, filename)
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 """Readable errors for misspelled config keys and unknown types."""
 import glob
 import os
+from typing import Optional, Sequence
 
 import pytest
 import torch.nn as nn
@@ -174,3 +175,77 @@ def test_unknown_runner_type_names_the_closest():
     with pytest.raises(ConfigError) as info:
         check_config(cfg, FILE)
     assert "Did you mean 'SafeCheckpointRunner'" in str(info.value)
+
+
+def test_misspelled_top_level_key_next_to_the_right_one():
+    # train_cfg is set (by a base file); trian_cfg would be ignored
+    cfg = _cfg(trian_cfg=dict(max_iters=2))
+    with pytest.raises(ConfigError, match="'trian_cfg'.*'train_cfg'"):
+        check_config(cfg, FILE)
+    # helper variables of the configs are not mistaken for typos
+    check_config(
+        _cfg(
+            dataset_type='X',
+            train_pipeline=[],
+            test_pipeline=[],
+            model_cfg=dict(),
+            _clip=dict(in_frames=2)), FILE)
+
+
+@MODELS.register_module()
+class CfgCheckTypedBackbone(nn.Module):
+
+    def __init__(self,
+                 hidden_channels: int = 8,
+                 momentum: float = 0.5,
+                 out_channels: Optional[int] = None,
+                 layer_norm: bool = False,
+                 sizes: Sequence[int] = (1, )):
+        super().__init__()
+
+
+@pytest.mark.parametrize(
+    'key, value, expected',
+    [
+        ('train_cfg.max_iters', '3k', 'an int'),
+        ('train_cfg.max_iters', 2.5, 'an int'),
+        ('train_cfg.val_interval', [1], 'an int'),
+        ('optim_wrapper.optimizer.lr', 'fast', 'a number'),
+        ('optim_wrapper.optimizer.weight_decay', '1e-4x', 'a number'),
+        ('train_dataloader.batch_size', 'big', 'an int'),
+        ('train_dataloader.num_workers', 'two', 'an int'),
+        ('train_dataloader.dataset.in_frames', 'x', None),  # not annotated
+        ('model.backbone.hidden_channels', 'big', 'an int'),
+        ('model.backbone.momentum', 'high', 'a number'),
+        ('model.backbone.out_channels', '8', 'an int'),
+        ('model.backbone.layer_norm', 'yes', 'a bool'),
+    ])
+def test_values_of_the_wrong_type_name_key_and_type(key, value, expected):
+    cfg = _cfg()
+    cfg.model.backbone.type = 'CfgCheckTypedBackbone'
+    cfg.merge_from_dict({key: value})
+    if expected is None:
+        check_config(cfg, FILE)
+        return
+    with pytest.raises(ConfigError) as info:
+        check_config(cfg, FILE)
+    msg = str(info.value)
+    assert msg.startswith(f'{key}: expected {expected}, got {value!r}')
+    assert 'some_config.py' in msg
+
+
+@pytest.mark.parametrize(
+    'key, value',
+    [
+        ('train_cfg.max_iters', 1e5),  # an integral float is accepted
+        ('optim_wrapper.optimizer.lr', 3),
+        ('model.backbone.momentum', 1),
+        ('model.backbone.out_channels', None),
+        ('model.backbone.sizes', 'anything'),  # not only numbers: unchecked
+        ('train_dataloader.batch_size', 4),
+    ])
+def test_values_of_the_right_type_pass(key, value):
+    cfg = _cfg()
+    cfg.model.backbone.type = 'CfgCheckTypedBackbone'
+    cfg.merge_from_dict({key: value})
+    check_config(cfg, FILE)
