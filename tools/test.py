@@ -12,13 +12,13 @@ from numbers import Number
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmvp.registry import HOOKS
 from mmvp.utils import (check_checkpoint_compatibility, check_config,
                         config_error_hints, finish_distributed,
                         prepare_distributed, register_all_modules)
+from mmvp.utils.cli import apply_cfg_options, build_runner, merge_common_args
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -154,19 +154,12 @@ def dump_results(path: str, metrics: dict, per_sample: list, cfg_file: str,
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line flags to the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    merge_common_args(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.show_dir is not None:
         trigger_visualization_hook(cfg, args)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    return apply_cfg_options(cfg, args.cfg_options, args.config)
 
 
 def main():
@@ -181,10 +174,7 @@ def main():
     prepare_distributed(cfg, args.launcher)
 
     with config_error_hints(cfg, args.config):
-        if 'runner_type' not in cfg:
-            runner = Runner.from_cfg(cfg)
-        else:
-            runner = RUNNERS.build(cfg)
+        runner = build_runner(cfg)
 
         # MMEngine's Runner loads with strict=False and only warns; a
         # checkpoint of another config must not be evaluated (mmvp's

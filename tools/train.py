@@ -5,16 +5,15 @@ Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmvp.utils import (check_checkpoint_compatibility, check_config,
                         config_error_hints, finish_distributed,
                         prepare_distributed, register_all_modules)
+from mmvp.utils.cli import (apply_cfg_options, build_runner, latest_checkpoint,
+                            merge_common_args)
 
 
 def parse_args():
@@ -65,13 +64,8 @@ def parse_args():
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line flags to the config."""
-    cfg.launcher = args.launcher
     # work_dir: --work-dir > cfg.work_dir > work_dirs/<config stem>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    merge_common_args(cfg, args)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -98,6 +92,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
+        if latest_checkpoint(cfg.work_dir) is None:
+            # MMEngine would log "Did not find last_checkpoint" and
+            # "Auto resumed from the latest checkpoint None"
+            print_log(
+                f'--resume: no last_checkpoint in {cfg.work_dir}; training '
+                'from scratch.',
+                logger='current')
+            cfg.resume = False
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -112,16 +114,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                 '"base_batch_size" in the config, e.g. '
                 'auto_scale_lr = dict(enable=False, base_batch_size=8)')
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    return apply_cfg_options(cfg, args.cfg_options, args.config)
 
 
 def checkpoint_to_load(cfg: Config) -> str:
     """The checkpoint the Runner will load, or '' when training from
     scratch (mirrors ``Runner.load_or_resume``)."""
     if cfg.get('resume', False) and cfg.get('load_from') is None:
-        return find_latest_checkpoint(cfg.work_dir) or ''
+        return latest_checkpoint(cfg.work_dir) or ''
     return cfg.get('load_from') or ''
 
 
@@ -137,10 +137,7 @@ def main():
     prepare_distributed(cfg, args.launcher)
 
     with config_error_hints(cfg, args.config):
-        if 'runner_type' not in cfg:
-            runner = Runner.from_cfg(cfg)
-        else:
-            runner = RUNNERS.build(cfg)
+        runner = build_runner(cfg)
 
         # MMEngine's Runner loads with strict=False and only warns about
         # checkpoints of another config; refuse them before training
