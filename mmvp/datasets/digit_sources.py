@@ -1,13 +1,16 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Sources of 28x28 digit images for the synthetic digit-video datasets.
 
-Two sources share one small interface (``len(src)``, ``src.image(i)`` ->
+Three sources share one small interface (``len(src)``, ``src.image(i)`` ->
 ``np.uint8 [28, 28]`` with 0 = background and 255 = ink, ``src.label(i)``):
 
 - :class:`MNISTDigitSource` reads the MNIST IDX files (spec 3.1), lazily, so
   a dataset object stays small when it is sent to dataloader workers;
 - :class:`GlyphDigitSource` draws digits with OpenCV's Hershey fonts and
-  needs no download (deterministic per ``(split, index)``).
+  needs no download (deterministic per ``(split, index)``);
+- :class:`SegmentDigitSource` draws seven-segment digits (as on a
+  calculator display), a glyph family unlike both, for testing a model on
+  digits of a kind it was never trained on. No download either.
 
 Use :func:`build_digit_source` to get one by name.
 """
@@ -20,8 +23,8 @@ import cv2
 import numpy as np
 
 __all__ = [
-    'read_idx', 'MNISTDigitSource', 'GlyphDigitSource', 'build_digit_source',
-    'DIGIT_SOURCES', 'MNIST_FILES', 'SPLIT_IDS'
+    'read_idx', 'MNISTDigitSource', 'GlyphDigitSource', 'SegmentDigitSource',
+    'build_digit_source', 'DIGIT_SOURCES', 'MNIST_FILES', 'SPLIT_IDS'
 ]
 
 DIGIT_SIZE = 28
@@ -399,7 +402,131 @@ class GlyphDigitSource:
                 f'size={self.size}, seed={self.seed})')
 
 
-DIGIT_SOURCES = ('mnist', 'glyphs')
+# lit segments per digit; a top, b top right, c bottom right, d bottom,
+# e bottom left, f top left, g middle
+_SEVEN_SEGMENTS = ('abcdef', 'bc', 'abdeg', 'abcdg', 'bcfg', 'acdfg', 'acdefg',
+                   'abc', 'abcdefg', 'abcdfg')
+
+
+class SegmentDigitSource:
+    """Seven-segment digits, as on a calculator display; needs no download.
+
+    A glyph family unlike MNIST's handwriting and the fonts of
+    :class:`GlyphDigitSource`: straight strokes, square corners, a flat
+    "1". Use it to test a model trained on the other sources on digits of a
+    kind it never saw. Each digit ``i`` of a split is drawn from
+    ``np.random.default_rng([seed, split_id, i, 7])``: label, width/height
+    ratio, slant, pen width, gaps between segments and the box size; it is
+    then normalised like :class:`GlyphDigitSource` (bounding box fitted into
+    ``box`` px, centre of mass at the image centre). White on black, uint8,
+    antialiased.
+
+    Args:
+        split (str): ``'train'`` or ``'test'`` (different draws).
+        size (int, optional): Pool size; defaults to 60,000 (train) and
+            10,000 (test).
+        seed (int): Seed of the draws. Defaults to 0.
+        cache_size (int): Images kept in a small LRU cache. Defaults to 2048.
+    """
+
+    _DEFAULT_SIZES = {'train': 60000, 'test': 10000}
+    _CANVAS = 112  # drawing resolution (4x the digit size)
+    _HEIGHT = 80  # glyph height on the canvas
+    _STREAM = 7  # last seed element, keeps the draws apart from the glyphs'
+
+    def __init__(self,
+                 split: str = 'train',
+                 size: Optional[int] = None,
+                 seed: int = 0,
+                 cache_size: int = 2048):
+        self.split = split
+        self.split_id = check_split(split)
+        self.size = int(size or self._DEFAULT_SIZES[split])
+        self.seed = int(seed)
+        self.cache_size = int(cache_size)
+        self._cache = OrderedDict()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _rng(self, index: int) -> np.random.Generator:
+        if not 0 <= index < self.size:
+            raise IndexError(f'segment digit index {index} out of range '
+                             f'[0, {self.size})')
+        return np.random.default_rng(
+            [self.seed, self.split_id,
+             int(index), self._STREAM])
+
+    def label(self, index: int) -> int:
+        """Class (0-9) of digit ``index`` (the first draw of its RNG)."""
+        return int(self._rng(index).integers(10))
+
+    def image(self, index: int) -> np.ndarray:
+        """Digit ``index`` as ``np.uint8 [28, 28]``."""
+        index = int(index)
+        img = self._cache.get(index)
+        if img is not None:
+            self._cache.move_to_end(index)
+            return img
+        img = self._render(index)
+        img.flags.writeable = False
+        self._cache[index] = img
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return img
+
+    def _render(self, index: int) -> np.ndarray:
+        rng = self._rng(index)
+        label = int(rng.integers(10))
+        ratio = rng.uniform(0.45, 0.7)  # width / height
+        slant = rng.uniform(-0.25, 0.25)  # x shift per unit of height
+        pen = rng.uniform(2.2, 3.4)  # stroke width in the 28x28 image
+        gap = rng.uniform(0.0, 0.1)  # free end of each segment / its length
+        box = rng.uniform(17.0, 20.0)
+
+        n, h = self._CANVAS, self._HEIGHT
+        w = ratio * h
+        x0, y0 = (n - w) / 2.0, (n - h) / 2.0
+        # corner points (x, y) of the display, y down: top, middle, bottom
+        pts = {
+            'tl': (0.0, 0.0),
+            'tr': (w, 0.0),
+            'ml': (0.0, h / 2),
+            'mr': (w, h / 2),
+            'bl': (0.0, h),
+            'br': (w, h)
+        }
+        ends = dict(
+            a=('tl', 'tr'),
+            b=('tr', 'mr'),
+            c=('mr', 'br'),
+            d=('bl', 'br'),
+            e=('ml', 'bl'),
+            f=('tl', 'ml'),
+            g=('ml', 'mr'))
+        thickness = max(1, int(round(pen * h / box)))
+        canvas = np.zeros((n, n), np.uint8)
+        for seg in _SEVEN_SEGMENTS[label]:
+            p, q = (np.array(pts[k]) for k in ends[seg])
+            p, q = p + gap * (q - p), q - gap * (q - p)
+            line = []
+            for x, y in (p, q):
+                x += slant * (h / 2 - y)  # shear about the middle line
+                line.append((int(round(x0 + x)), int(round(y0 + y))))
+            cv2.line(canvas, line[0], line[1], 255, thickness, cv2.LINE_AA)
+        return GlyphDigitSource._normalise(canvas, box)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_cache'] = OrderedDict()
+        return state
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(split={self.split!r}, '
+                f'size={self.size}, seed={self.seed})')
+
+
+DIGIT_SOURCES = ('mnist', 'glyphs', 'segments')
 
 
 def build_digit_source(name,
@@ -409,15 +536,18 @@ def build_digit_source(name,
     """Build a digit source by name.
 
     Args:
-        name (str | object): ``'mnist'`` or ``'glyphs'``; an object that
+        name (str | object): ``'mnist'``, ``'glyphs'`` or ``'segments'``;
+            an object that
             already has ``__len__``, ``image`` and ``label`` is returned
             unchanged.
         data_root (str, optional): Folder of the MNIST IDX files (``mnist``).
         split (str): ``'train'`` or ``'test'``.
-        **kwargs: Extra arguments of :class:`GlyphDigitSource`.
+        **kwargs: Extra arguments of :class:`GlyphDigitSource` or
+            :class:`SegmentDigitSource`.
 
     Returns:
-        MNISTDigitSource | GlyphDigitSource: The source.
+        MNISTDigitSource | GlyphDigitSource | SegmentDigitSource: The
+        source.
     """
     if not isinstance(name, str):
         if all(hasattr(name, a) for a in ('__len__', 'image', 'label')):
@@ -432,5 +562,7 @@ def build_digit_source(name,
         return MNISTDigitSource(data_root, split)
     if name == 'glyphs':
         return GlyphDigitSource(split, **kwargs)
+    if name == 'segments':
+        return SegmentDigitSource(split, **kwargs)
     raise ValueError(f'Unknown digit_source {name!r}; expected one of '
                      f'{DIGIT_SOURCES}')

@@ -6,13 +6,13 @@ re-creation (never claim Table 5 parity). Train sequences use MNIST train
 digits (60k), test sequences the t10k digits (10k).
 """
 import os
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 from mmvp.registry import DATASETS
 from .base_digit_video import BaseDigitVideoDataset, open_checked_npy
-from .vmnist_protocol import (HALF, SCALE_BOUNDS, VMNIST_PROTOCOL,
+from .vmnist_protocol import (HALF, SCALE_BOUNDS, SPEED_RANGE, VMNIST_PROTOCOL,
                               generate_vmnist_sequence, to_uint8)
 
 __all__ = ['VMNISTDataset']
@@ -32,7 +32,8 @@ class VMNISTDataset(BaseDigitVideoDataset):
         data_root (str): Folder of the MNIST IDX files (``digit_source=
             'mnist'``; see ``tools/dataset_converters/download_mnist.py``).
         split (str): ``'train'`` (MNIST train digits) or ``'test'`` (t10k).
-        digit_source (str): ``'mnist'`` or ``'glyphs'`` (no download).
+        digit_source (str): ``'mnist'``, ``'glyphs'`` or ``'segments'``
+            (seven-segment digits); the last two need no download.
         num_samples (int, optional): Defaults to 100,000 (train) and
             10,000 (test).
         in_frames (int): Defaults to 10.
@@ -46,7 +47,11 @@ class VMNISTDataset(BaseDigitVideoDataset):
             seed (call :meth:`set_epoch`). Defaults to False.
         cache_file (str, optional): A uint8 ``(N, T, H, W)`` .npy written
             by :meth:`write_cache`, read with ``mmap_mode='r'``.
-        glyph_cfg (dict, optional): Extra ``GlyphDigitSource`` arguments.
+        glyph_cfg (dict, optional): Extra ``GlyphDigitSource`` (or
+            ``SegmentDigitSource``) arguments.
+        speed_range (tuple[float, float], optional): Speed range in pixels
+            per frame. Defaults to (3, 6), that of ``vmnist-v1``; set
+            another to test a model on speeds it was not trained on.
         **kwargs: ``pipeline``, ``test_mode``, ``indices``, ``metainfo``,
             ``serialize_data``, ``lazy_init``, ``max_refetch``.
     """
@@ -68,6 +73,7 @@ class VMNISTDataset(BaseDigitVideoDataset):
                  resample_each_epoch: bool = False,
                  cache_file: Optional[str] = None,
                  glyph_cfg: Optional[dict] = None,
+                 speed_range: Optional[Sequence[float]] = None,
                  **kwargs):
         # a digit at the largest scale (1.4) needs a margin of 14 * 1.4 px
         # on each side of its centre (spec 3.4)
@@ -79,6 +85,14 @@ class VMNISTDataset(BaseDigitVideoDataset):
                 f'{min_size}); render at 64 and add a ResizeFrames step to '
                 'the pipeline for smaller frames')
         self.distinct_labels = bool(distinct_labels)
+        if speed_range is None:
+            speed_range = SPEED_RANGE
+        if (len(speed_range) != 2
+                or not 0 <= float(speed_range[0]) <= float(speed_range[1])):
+            raise ValueError(
+                'VMNISTDataset: speed_range must be (low, high) pixels per '
+                f'frame with 0 <= low <= high, got {speed_range!r}')
+        self.speed_range = (float(speed_range[0]), float(speed_range[1]))
         self._cache = None
         if cache_file is not None and resample_each_epoch:
             raise ValueError('cache_file and resample_each_epoch=True '
@@ -102,6 +116,7 @@ class VMNISTDataset(BaseDigitVideoDataset):
     def _protocol_metainfo(self) -> dict:
         meta = super()._protocol_metainfo()
         meta['distinct_labels'] = self.distinct_labels
+        meta['speed_range'] = self.speed_range
         return meta
 
     def _check_cache(self, arr: np.ndarray) -> None:
@@ -130,7 +145,8 @@ class VMNISTDataset(BaseDigitVideoDataset):
             image_size=self.image_size,
             distinct_labels=self.distinct_labels,
             epoch=self.seed_epoch,
-            return_info=return_info)
+            return_info=return_info,
+            speed_range=self.speed_range)
 
     def render_uint8(self, seq_idx: int) -> np.ndarray:
         """uint8 ``[T, H, W]`` = ``round(255 * render_float(seq_idx))``."""

@@ -61,7 +61,9 @@ def sample_vmnist_params(rng: np.random.Generator,
                          num_digits: int = 2,
                          image_size: int = 64,
                          distinct_labels: bool = False,
-                         label_fn=None) -> List[Dict]:
+                         label_fn=None,
+                         speed_range: Tuple[float, float] = SPEED_RANGE
+                         ) -> List[Dict]:
     """Draw the parameters of one sequence in the protocol's order.
 
     Per digit k: digit index (redrawn while equal to an earlier digit's, or,
@@ -77,6 +79,9 @@ def sample_vmnist_params(rng: np.random.Generator,
         distinct_labels (bool): Also require different classes.
         label_fn (callable, optional): ``index -> label``; needed with
             ``distinct_labels``.
+        speed_range (tuple[float, float]): Range of the speed in pixels
+            per frame. Defaults to ``SPEED_RANGE`` (3, 6) of ``vmnist-v1``;
+            other ranges make clips of speeds a model was not trained on.
 
     Returns:
         list[dict]: Per digit: ``digit_idx``, ``scale0``, ``scale_rate``
@@ -85,6 +90,10 @@ def sample_vmnist_params(rng: np.random.Generator,
     """
     if distinct_labels and label_fn is None:
         raise ValueError('distinct_labels=True needs label_fn')
+    lo, hi = (float(v) for v in speed_range)
+    if not 0.0 <= lo <= hi:
+        raise ValueError('speed_range must be (low, high) with 0 <= low <= '
+                         f'high, got {tuple(speed_range)}')
     if pool_size < num_digits:
         raise ValueError(f'digit pool of {pool_size} is smaller than '
                          f'num_digits={num_digits}')
@@ -104,7 +113,7 @@ def sample_vmnist_params(rng: np.random.Generator,
         theta0 = rng.uniform(0.0, 360.0)
         omega = rng.uniform(*OMEGA_RANGE)
         omega *= _sign(rng)
-        speed = rng.uniform(*SPEED_RANGE)
+        speed = rng.uniform(lo, hi)
         phi = rng.uniform(0.0, 2.0 * math.pi)
         m0 = HALF * s0
         cx = rng.uniform(m0, image_size - m0)
@@ -239,7 +248,8 @@ def generate_vmnist_sequence(source,
                              image_size: int = 64,
                              distinct_labels: bool = False,
                              epoch: Optional[int] = None,
-                             return_info: bool = False
+                             return_info: bool = False,
+                             speed_range: Tuple[float, float] = SPEED_RANGE
                              ) -> Tuple[np.ndarray, Dict]:
     """Generate sequence ``index`` of ``vmnist-v1`` as float32 [T, H, W].
 
@@ -254,6 +264,8 @@ def generate_vmnist_sequence(source,
         distinct_labels (bool): Digits of different classes.
         epoch (int, optional): Appended to the seed (resampling per epoch).
         return_info (bool): Also return ``dict(params=..., traj=...)``.
+        speed_range (tuple[float, float]): Speeds in pixels per frame.
+            Defaults to ``SPEED_RANGE`` (3, 6).
 
     Returns:
         np.ndarray | tuple: float32 ``[T, H, W]`` in [0, 1] (and the info).
@@ -265,7 +277,8 @@ def generate_vmnist_sequence(source,
         num_digits,
         image_size,
         distinct_labels=distinct_labels,
-        label_fn=source.label)
+        label_fn=source.label,
+        speed_range=speed_range)
     traj = vmnist_trajectory(params, num_frames, image_size)
     digits = [source.image(p['digit_idx']) for p in params]
     frames = render_vmnist(digits, traj, image_size)
