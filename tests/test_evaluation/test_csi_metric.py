@@ -24,7 +24,8 @@ def _u8(*values):
 
 
 def test_motionrnn_thresholds_in_pixels():
-    # spec 2.2: event at L dBZ when (p + 30) / 2 >= L: p >= 30, 50, 70
+    # dataset_protocols.md#dbz-encodings: event at L dBZ when (p + 30) / 2 >=
+    # L: p >= 30, 50, 70
     frame = _u8(29, 30, 49, 50, 69, 70, 255)
     assert event_mask(frame, 30, 'motionrnn').flatten().tolist() == [
         False, True, True, True, True, True, True

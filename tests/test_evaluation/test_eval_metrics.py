@@ -288,7 +288,8 @@ def test_psnr_metric_exact_match_guard():
 
 
 def test_psnr_is_mean_of_per_sample_values():
-    # trap 21: mean of per-sample PSNR, not PSNR of the mean MSE
+    # metric_conventions.md#psnr: mean of per-sample PSNR, not PSNR of the mean
+    # MSE
     gt = _const(1, 0.0, h=2, w=2)
     p1 = gt.clone()
     p1[0, 0, 0, 0] = 2.0001 / 255  # mse 1 -> 48.13 dB

@@ -99,8 +99,9 @@ def count(model):
 
 
 def test_parameter_counts_at_h36m_settings():
-    # spec/models.md section 6: OpenSTL's ConvLSTM without its dead convs,
-    # the conv-peephole reconstruction of the paper's 4.41M, and +MotionRNN
+    # model_equations.md#counting-parameters-and-macs: OpenSTL's ConvLSTM
+    # without its dead convs, the conv-peephole reconstruction of the paper's
+    # 4.41M, and +MotionRNN
     assert count(h36m(False, None)) == 3_177_472
     assert count(h36m(False, 'conv')) == 4_406_272
     assert count(h36m(True, 'conv')) == 5_210_689

@@ -197,9 +197,9 @@ def test_parameter_counts_at_h36m_settings():
     conv_params = sum(p.numel() for m in model.modules()
                       if isinstance(m, nn.Conv2d) for p in m.parameters())
     total = sum(p.numel() for p in model.parameters())
-    # spec/models.md section 6: 9,789,440 conv parameters (thop) plus
-    # 6 modules x 3 Hadamard peepholes of 64x32x32; OpenSTL's unused 1x1
-    # convs (24,576) are not allocated
+    # model_equations.md#counting-parameters-and-macs: 9,789,440 conv
+    # parameters (thop) plus 6 modules x 3 Hadamard peepholes of 64x32x32;
+    # OpenSTL's unused 1x1 convs (24,576) are not allocated
     assert conv_params == 9_789_440
     assert total - conv_params == 1_179_648
     assert total == 10_969_088

@@ -126,7 +126,8 @@ def count(neck):
 
 
 def test_parameter_counts_at_h36m_settings():
-    # spec/models.md section 6: OpenSTL without its dead conv_o
+    # model_equations.md#counting-parameters-and-macs: OpenSTL without its dead
+    # conv_o
     base = count(False)
     assert base == 9_277_440
     assert count(True) - base == 804_417

@@ -113,7 +113,8 @@ def test_parameter_counts_at_h36m_settings():
                 type='VideoPredDataPreprocessor', patch_size=4))
         return sum(p.numel() for p in model.parameters())
 
-    # spec/models.md section 6: PredRNN + one 64x64 1x1 adapter
+    # model_equations.md#counting-parameters-and-macs: PredRNN + one 64x64 1x1
+    # adapter
     base = count(False)
     assert base == 6_414_336
     assert count(True) - base == 804_417

@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""E3D-LSTM cell and stack (spec/models.md 2.5, traps 13-14)."""
+"""E3D-LSTM cell and stack (model_equations.md#e3d-lstm)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -111,7 +111,7 @@ def test_cell_step_by_hand(k_t, legacy):
     hist = torch.randn(2, c, 6, 3, 3, dtype=torch.float64)
 
     def conv(inp, mod):
-        assert mod.bias is None  # bias-free gate convs (spec section 6)
+        assert mod.bias is None  # bias-free gate convs
         return F.conv3d(pad_same(inp, k_t, k), mod.weight)
 
     def split(t, n):
@@ -142,7 +142,7 @@ def test_cell_step_by_hand(k_t, legacy):
     assert torch.allclose(got_c, c_new, atol=1e-10)
     assert torch.allclose(got_h, h_new, atol=1e-10)
     assert torch.allclose(got_o, torch.sigmoid(o), atol=1e-10)
-    # effective output gate sigma(tanh(.)) lies in (0.27, 0.73) (trap 13)
+    # effective output gate sigma(tanh(.)) lies in (0.27, 0.73)
     assert got_o.min() > 0.26 and got_o.max() < 0.74
     if legacy:
         assert got_m is m  # the released code hands back the old M
@@ -287,7 +287,7 @@ def test_rollout_is_deterministic():
 
 
 def conv_params(model):
-    """Parameters of convolutions (the spec section 6 count): all but the
+    """Parameters of convolutions (the Table 2 count): all but the
     normalisation layers' affine weights."""
     norms = (torch.nn.GroupNorm, torch.nn.LayerNorm)
     norm = sum(p.numel() for m in model.modules() if isinstance(m, norms)
@@ -311,9 +311,10 @@ def count(model):
 
 
 def test_parameter_counts_at_h36m_settings():
-    # spec section 6: convs only, no biases; the always-on norm of the
-    # recall path adds 2 * 64 per layer ('channel') or 2 * 64*2*32*32
-    # per layer ('full', OpenSTL's LayerNorm: the "incl. LN" figure)
+    # model_equations.md#counting-parameters-and-macs: convs only, no biases;
+    # the always-on norm of the recall path adds 2 * 64 per layer ('channel')
+    # or 2 * 64*2*32*32 per layer ('full', OpenSTL's LayerNorm: the "incl. LN"
+    # figure)
     released = h36m(temporal_kernel=2)
     assert conv_params(released) == 13_606_912
     assert count(released) == 13_606_912 + 4 * 128

@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""MotionRNN on E3D-LSTM: the 3-D neck (spec/models.md 4.2, 5, 6)."""
+"""MotionRNN on E3D-LSTM: the 3-D neck
+(model_equations.md#3-d-motiongru-for-e3d-lstm)."""
 import os.path as osp
 
 import pytest
@@ -29,7 +30,8 @@ def test_motion_gru_3d_step_by_hand():
         hidden_channels=8, neighbour=3, kernel_size=3,
         window_length=2).double()
     for conv in (block.update, block.reset, block.output, block.warp_mask):
-        assert conv.weight.abs().sum() == 0  # zero-initialised (trap 9)
+        # zero-initialised (model_equations.md#initialisation)
+        assert conv.weight.abs().sum() == 0
         torch.nn.init.normal_(conv.weight, std=0.1)
     h = torch.randn(2, 8, 2, 6, 6, dtype=torch.float64)
     filt = torch.randn(2, 18, 3, 3, dtype=torch.float64)
@@ -157,10 +159,10 @@ def test_parameter_counts_at_h36m_settings():
         in_frames=4,
         out_frames=4,
         data_preprocessor=dict(type='VideoPredDataPreprocessor', patch_size=4))
-    # spec section 6: 21,321,281 conv parameters (paper 21.3M); the
-    # always-on norm adds 4 x 128 ('channel'); one 3-D block has
-    # Enc 51,216 + ConvGRU 16,578 + mask 1,305 + warp 2,304 + Dec 32,832
-    # + gate 204,864, and W_v 3,072
+    # reproduction_notes.md#model-sizes: 21,321,281 conv parameters (paper
+    # 21.3M); the always-on norm adds 4 x 128 ('channel'); one 3-D block has
+    # Enc 51,216 + ConvGRU 16,578 + mask 1,305 + warp 2,304 + Dec 32,832 + gate
+    # 204,864, and W_v 3,072
     norm = sum(
         count(m) for m in model.modules() if isinstance(m, torch.nn.GroupNorm))
     assert norm == 4 * 128

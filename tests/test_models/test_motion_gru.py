@@ -11,7 +11,8 @@ def test_motion_gru_step_by_hand():
     block = MotionGRU(
         hidden_channels=8, neighbour=3, kernel_size=3, momentum=0.5).double()
     for conv in (block.update, block.reset, block.output, block.warp_mask):
-        assert conv.weight.abs().sum() == 0  # zero-initialised (trap 9)
+        # zero-initialised (model_equations.md#initialisation)
+        assert conv.weight.abs().sum() == 0
         torch.nn.init.normal_(conv.weight, std=0.1)
     h = torch.randn(2, 8, 6, 6, dtype=torch.float64)
     filt = torch.randn(2, 18, 3, 3, dtype=torch.float64)

@@ -8,7 +8,8 @@ from mmvp.models.utils import patchify, unpatchify
 
 
 def test_patch_channel_order_is_dy_dx_c():
-    # spec 1.2: patch[b,t,(dy*p+dx)*C+c,i,j] = frame[b,t,c,i*p+dy,j*p+dx]
+    # model_equations.md#patch-layout:
+    # patch[b,t,(dy*p+dx)*C+c,i,j] = frame[b,t,c,i*p+dy,j*p+dx]
     p, c = 4, 3
     frames = torch.randn(2, 3, c, 8, 12)
     patches = patchify(frames, p)

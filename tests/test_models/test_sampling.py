@@ -9,7 +9,8 @@ from mmvp.models.predictors import (linear_sampling_prob,
 
 
 def test_linear_schedule_values():
-    # eta(itr) = max(0, 1 - 2e-5 * itr) for itr < 50000, 0 after (spec 1.4)
+    # eta(itr) = max(0, 1 - 2e-5 * itr) for itr < 50000, 0 after
+    # (model_equations.md#scheduled-sampling)
     assert linear_sampling_prob(1) == pytest.approx(1 - 2e-5)
     assert linear_sampling_prob(25000) == pytest.approx(0.5)
     assert linear_sampling_prob(49999) == pytest.approx(2e-5)

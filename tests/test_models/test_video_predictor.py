@@ -40,7 +40,7 @@ def count(model):
 
 
 def test_parameter_counts_at_h36m_settings():
-    # spec/models.md section 6: the release architecture
+    # reproduction_notes.md#model-sizes: the release architecture
     assert count(h36m(False)) == 6_410_240
     model = h36m(True)
     assert count(model) == 7_214_657

@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """The vectorised warp against a slow per-pixel reference written from
-spec/models.md section 3.3 (float64, values and offset gradients)."""
+model_equations.md#warp (float64, values and offset gradients)."""
 import pytest
 import torch
 

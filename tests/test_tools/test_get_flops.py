@@ -1,11 +1,12 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Parameter / MAC counts of one Human3.6M sequence (spec/models.md 6).
+"""Parameter / MAC counts of one Human3.6M sequence
+(model_equations.md#counting-parameters-and-macs).
 
-Every row of the spec's size table is rebuilt from the configs at the
+Every row of the size table is rebuilt from the configs at the
 Human3.6M settings (4 -> 4 frames of 128 x 128 x 3, patch 4, batch 1) and
 counted on the meta device. Parameters must match exactly and MACs (in G)
-the spec's 2-decimal figure within rounding, in both conventions (the spec
-prints E3D+MotionRNN's 302,924,876,800 thop MACs as 302.93G, so the bound
+the reference 2-decimal figure within rounding, in both conventions (the
+docs print E3D+MotionRNN's 302,924,876,800 thop MACs as 302.93G, so the bound
 is 0.006G rather than 0.005G).
 """
 import importlib.util
@@ -23,7 +24,7 @@ from mmvp.utils import register_all_modules
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # (config, backbone overrides, params, MACs thop (G), MACs true (G),
-#  paper Table 2 row reproduced); spec/models.md section 6
+#  paper Table 2 row reproduced); reproduction_notes.md#model-sizes
 ROWS = {
     'PredRNN':
     ('predrnn_vmnist.py', {}, 6_410_240, '45.95', '45.95', 'PredRNN'),
@@ -77,7 +78,8 @@ def g(macs):
 
 
 def assert_giga(macs, spec):
-    """``macs`` is the spec's 2-decimal ``spec`` G within rounding."""
+    """``macs`` is the 2-decimal reference figure ``spec`` G within
+    rounding."""
     assert abs(macs / 1e9 - float(spec)) <= 0.006, (macs, spec)
 
 
@@ -108,7 +110,8 @@ def test_motionrnn_increment(base):
 
 
 def test_motionrnn_block_breakdown():
-    """One 2-D MotionRNN block at Human3.6M size, per step (spec 6)."""
+    """One 2-D MotionRNN block at Human3.6M size, per step
+    (model_equations.md#counting-parameters-and-macs)."""
     res = count('motionrnn_predrnn_vmnist.py')
     block = {
         layer.name.split('.', 3)[-1]: layer
@@ -138,8 +141,8 @@ def test_motionrnn_block_breakdown():
 
 def test_mim_differs_by_the_discarded_first_step():
     """mmvp's MIM skips the t=0 MIM-N pass whose result OpenSTL discards
-    (spec 2.4), so it does 2 x 3 MIM-N convs (C -> 4C, 5x5 at 32x32) less
-    than the spec's 70.17G / 75.19G; parameters match exactly."""
+    (model_equations.md#mim), so it does 2 x 3 MIM-N convs (C -> 4C, 5x5 at
+    32x32) less than OpenSTL's 70.17G / 75.19G; parameters match exactly."""
     discarded = 2 * 3 * (32 * 32 * 256) * 64 * 25
     for config, params, spec, extra_all in (('mim_vmnist.py', 9_789_440,
                                              '70.17', 1_179_648),
@@ -155,9 +158,10 @@ def test_mim_differs_by_the_discarded_first_step():
 
 def test_e3d_released_kernel_differs_by_temporal_padding():
     """temporal_kernel=2: mmvp pads in time as TensorFlow "same" (output
-    depth tau=2, spec 2.5); OpenSTL, behind the spec's 97.77G, computes
+    depth tau=2, model_equations.md#e3d-lstm); OpenSTL, behind its 97.77G,
+    computes
     depth 1 and upsamples. Parameters match; removing the second output
-    frame of every (2, 5, 5) gate conv gives the spec's figure."""
+    frame of every (2, 5, 5) gate conv gives OpenSTL's figure."""
     res = count('e3dlstm_vmnist.py', dict(temporal_kernel=2))
     assert res.params == 13_606_912
     gate = sum(layer.macs_thop for layer in res.layers

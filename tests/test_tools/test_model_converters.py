@@ -3,8 +3,8 @@
 
 Each test builds a synthetic checkpoint in the SOURCE layout (key names and
 fused-gate split orders of thuml/MotionRNN or OpenSTL, as listed in
-spec/checkpoint_keys.md and spec/models.md section 2), runs a reference
-forward written here from the spec's equations on the source tensors (no
+checkpoint_keys.md), runs a reference forward written here from the
+equations of model_equations.md on the source tensors (no
 mmvp modules), converts, and checks that mmvp's predictions equal the
 reference in float64.
 """
@@ -117,9 +117,9 @@ def _zeros(c=C, hw=HW):
 # ---------------------------------------------------------------------------
 # reference pieces, from the spec's equations in the source layouts
 def _st_lstm(sd, p, x, h, c, m):
-    """spec 2.2 with the official names ``conv_{x,h,m,o}.0``,
-    ``conv_last``; order i,f,g,i',f',g',o. Returns (pre-gate output, o,
-    c, m)."""
+    """model_equations.md#st-lstm-predrnn with the official names
+    ``conv_{x,h,m,o}.0``, ``conv_last``; order i,f,g,i',f',g',o. Returns
+    (pre-gate output, o, c, m)."""
     i_x, f_x, g_x, i_xp, f_xp, g_xp, o_x = _split(
         _conv(x, sd[p + 'conv_x.0.weight']), 7)
     i_h, f_h, g_h, o_h = _split(_conv(h, sd[p + 'conv_h.0.weight']), 4)
@@ -133,7 +133,7 @@ def _st_lstm(sd, p, x, h, c, m):
 
 def _bilinear0(img, y, x):
     """Bilinear sample of ``img [B, c, h, w]`` at ``(y, x) [B, h, w]``;
-    zero outside the map (spec 3.3)."""
+    zero outside the map (model_equations.md#warp)."""
     b, c, h, w = img.shape
     y0, x0 = torch.floor(y), torch.floor(x)
     out = torch.zeros_like(img)
@@ -151,8 +151,8 @@ def _bilinear0(img, y, x):
 
 def _warp(e, offsets, mask, weight):
     """``Y[o,i,j] = sum_c sum_n W[o,c,a,b] m[n,i,j]
-    bilinear0(E[c], i+a+F[n], j+b+F[N+n])`` (spec 3.3; the official
-    [all dy | all dx] offset layout)."""
+    bilinear0(E[c], i+a+F[n], j+b+F[N+n])`` (model_equations.md#warp; the
+    official [all dy | all dx] offset layout)."""
     b, c, h, w = e.shape
     k = weight.shape[-1]
     n_taps, r = k * k, (k - 1) // 2
@@ -170,7 +170,8 @@ def _warp(e, offsets, mask, weight):
 
 
 def _motion_gru(sd, i, h, filt, trend):
-    """[MR] enc_list / motion_list / dec_list / gate_list (spec 3.1-3.4)."""
+    """Official enc_list / motion_list / dec_list / gate_list
+    (model_equations.md#motiongru)."""
     p = f'motion_list.{i}.'
     e = _conv(h, sd[f'enc_list.{i}.weight'], sd[f'enc_list.{i}.bias'], 2)
     ef = torch.cat([e, filt], 1)
@@ -201,7 +202,9 @@ def _motion_gru(sd, i, h, filt, trend):
 
 
 def _ref_motionrnn_predrnn(sd, frames):
-    """thuml MotionRNN_PredRNN.RNN (spec 4.1), zero initial states."""
+    """thuml MotionRNN_PredRNN.RNN
+    (model_equations.md#motionrnn-on-predrnn-step-by-step), zero initial
+    states."""
     h, c = [_zeros() for _ in range(L)], [_zeros() for _ in range(L)]
     m = _zeros()
     km = sd['motion_list.0.warp.conv.weight'].shape[-1]
@@ -244,7 +247,8 @@ def _ref_openstl_predrnn(sd, frames):
 
 
 def _ref_openstl_convlstm(sd, frames):
-    """[OS] ConvLSTMCell: order i,f,g,o, no forget bias (spec 2.1)."""
+    """OpenSTL ConvLSTMCell: order i,f,g,o, no forget bias
+    (model_equations.md#convlstm)."""
     h, c = [_zeros() for _ in range(L)], [_zeros() for _ in range(L)]
 
     def step(x):
@@ -264,9 +268,9 @@ def _ref_openstl_convlstm(sd, frames):
 
 
 def _ref_openstl_predrnnpp(sd, frames):
-    """[OS] CausalLSTMCell + GHU with OpenSTL's split orders: W_x
+    """OpenSTL CausalLSTMCell + GHU with OpenSTL's split orders: W_x
     i,f,g,i',f',g',o; W_h i,f,g,o; W_c i,f,g; W_m i,f,m; W_c2m i,g,f,o
-    (spec 2.3)."""
+    (checkpoint_keys.md#predrnn-causal-lstm)."""
     h, c = [_zeros() for _ in range(L)], [_zeros() for _ in range(L)]
     state = dict(m=_zeros(), z=_zeros())
 
@@ -305,8 +309,9 @@ def _ref_openstl_predrnnpp(sd, frames):
 
 
 def _ref_openstl_mim(sd, frames):
-    """[OS] MIM_Model: ST-LSTM layer 0, MIM blocks with an embedded MIM-S,
-    MIM-N modules run from t >= 1 (spec 2.4); fused peepholes
+    """OpenSTL MIM_Model: ST-LSTM layer 0, MIM blocks with an embedded
+    MIM-S, MIM-N modules run from t >= 1 (model_equations.md#mim); fused
+    peepholes
     ``ct_weight = [w_ci; w_cf]``, ``oc_weight = w_co``."""
     h, c = [_zeros() for _ in range(L)], [_zeros() for _ in range(L)]
     n, s = [_zeros() for _ in range(L - 1)], [_zeros() for _ in range(L - 1)]
@@ -357,7 +362,7 @@ def _ref_openstl_mim(sd, frames):
 
 
 # ---------------------------------------------------------------------------
-# synthetic source checkpoints (layouts of spec/checkpoint_keys.md)
+# synthetic source checkpoints (layouts of checkpoint_keys.md)
 def _st_lstm_keys(sd, gen, p, c_in):
     sd[p + 'conv_x.0.weight'] = _rand(gen, 7 * C, c_in, K, K)
     sd[p + 'conv_h.0.weight'] = _rand(gen, 4 * C, C, K, K)
@@ -549,7 +554,8 @@ def test_openstl_matches_reference(tmp_path, kind, base, backbone, wrap):
 
 
 def test_predrnnpp_reorders_gate_blocks(tmp_path):
-    """OpenSTL W_x i,f,g,i',f',g',o -> i,g,f,o,i',g',f' (spec 2.3)."""
+    """OpenSTL W_x i,f,g,i',f',g',o -> i,g,f,o,i',g',f'
+    (checkpoint_keys.md#predrnn-causal-lstm)."""
     sd = make_openstl_source('predrnnpp')
     src = tmp_path / 'pp.pth'
     torch.save(sd, str(src))

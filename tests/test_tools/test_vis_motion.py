@@ -51,7 +51,7 @@ def test_test_clip_quivers_and_raw_fields(trained):
     assert fields['layer0_trend'].shape == (6, 18, 8, 8)
     assert fields['frames'].shape == (7, 64, 64, 1)
     f, d = fields['layer0_filter'], fields['layer0_trend']
-    # the trend is the momentum of the filter (spec 3.2, alpha = 0.5)
+    # the trend is the momentum of the filter (Eq. 3, alpha = 0.5)
     assert np.allclose(d[1:], d[:-1] + 0.5 * (f[:-1] - d[:-1]), atol=1e-5)
     assert 'layer 0 (neck.blocks.0): 6 steps' in proc.stdout
 

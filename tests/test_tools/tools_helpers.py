@@ -82,7 +82,7 @@ def run_tool(args, cwd, timeout=300):
 
 def unique_name(prefix):
     """A unique experiment name (two Runners created in the same second
-    would otherwise share one, ENVIRONMENT.md section 3)."""
+    would otherwise share one, dependency_notes.md#mmengine)."""
     return f'{prefix}_{uuid.uuid4().hex[:8]}'
 
 

@@ -1,6 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Safe checkpoint loading (torch>=2.6, weights_only=True) and the strict
-checkpoint/model fit check (STYLE.md section 4)."""
+checkpoint/model fit check
+(dependency_notes.md#checkpoints-and-weights_only)."""
 import os
 import pickle
 

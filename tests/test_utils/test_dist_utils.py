@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""CPU DDP wrapper config (ENVIRONMENT.md section 4)."""
+"""CPU DDP wrapper config (dependency_notes.md#mmengine)."""
 import socket
 from unittest import mock
 

@@ -70,7 +70,7 @@ def test_recorder_captures_every_block_and_step():
         f, d = field['filter'].double(), field['trend'].double()
         assert torch.allclose(field['transient'],
                               field['filter'] - field['trend'])
-        # spec 3.2: D_t = D_{t-1} + 0.5 (F_{t-1} - D_{t-1})
+        # Eq. 3: D_t = D_{t-1} + 0.5 (F_{t-1} - D_{t-1})
         assert torch.allclose(
             d[1:], d[:-1] + 0.5 * (f[:-1] - d[:-1]), atol=1e-6)
         assert f.abs().max() > 0

@@ -4,7 +4,8 @@
 Builds the model of a config, runs one batch-1 sequence in tensor mode
 (``in_frames + out_frames - 1`` recurrent steps) and counts every executed
 convolution, transposed convolution and MotionGRU warp with forward hooks,
-following spec/models.md section 6 (the MotionRNN paper's Table 2):
+following model_equations.md#counting-parameters-and-macs (the MotionRNN
+paper's Table 2):
 
 * params: parameters of the executed conv layers (thop style; no bare
   Hadamard peepholes, no norm affine weights), plus the all-parameter total;
@@ -37,12 +38,12 @@ from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
 from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
-# Where mmvp's counts differ from the reference implementation behind the
-# spec's numbers although the function computed is the same
-# (spec/models.md sections 2.4, 2.5 and 6).
+# Where mmvp's counts differ from the reference implementation although the
+# function computed is the same (model_equations.md#mim, #e3d-lstm and
+# #counting-parameters-and-macs).
 NOTES = {
     'MIM': ('OpenSTL also runs the MIM-N modules once at t=0 and discards '
-            'the result (spec 2.4); mmvp skips that work, so its MACs are '
+            'the result; mmvp skips that work, so its MACs are '
             'lower by 2 x (L-1) MIM-N convs for one step (2.52G for the '
             'Human3.6M sequence: 67.65G here vs 70.17G).'),
     'E3DLSTM': ('With temporal_kernel=2, OpenSTL convolves without temporal '

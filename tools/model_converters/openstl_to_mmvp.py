@@ -6,8 +6,8 @@ Reads OpenSTL-Lightning files (``state_dict`` with ``model.`` prefixes) and
 OpenSTL 0.3 files (a bare state dict, possibly under ``state_dict``), with
 ``torch.load(weights_only=True)`` and mmvp's allow-list. Fused gate
 convolutions whose split order differs from mmvp's are reordered
-(PredRNN++, spec/models.md section 2.3), MIM's fused peepholes are split,
-and modules OpenSTL never calls are dropped with a log line::
+(PredRNN++, checkpoint_keys.md#predrnn-causal-lstm), MIM's fused peepholes
+are split, and modules OpenSTL never calls are dropped with a log line::
 
     python tools/model_converters/openstl_to_mmvp.py \\
         openstl_predrnnpp.ckpt work_dirs/predrnnpp_from_openstl.pth \\

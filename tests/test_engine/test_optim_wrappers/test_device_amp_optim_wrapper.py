@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""AMP optimizer wrapper on CPU (bf16) (ENVIRONMENT.md section 5)."""
+"""AMP optimizer wrapper on CPU (bf16) (dependency_notes.md#mmengine)."""
 import copy
 
 import pytest
