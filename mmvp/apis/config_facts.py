@@ -10,7 +10,9 @@ from mmengine.config import Config
 
 from mmvp.registry import DATASETS
 
-__all__ = ['config_frame_size', 'test_dataset_metainfo', 'frame_interval_of']
+__all__ = [
+    'config_frame_size', 'metainfo_of_test_dataset', 'frame_interval_of'
+]
 
 # keys of a dataset config that give the frame size (int or (h, w))
 _SIZE_KEYS = ('frame_size', 'image_size', 'img_size', 'resolution')
@@ -60,7 +62,7 @@ def config_frame_size(cfg: Config) -> Optional[Tuple[int, int]]:
     return None
 
 
-def test_dataset_metainfo(cfg: Config) -> dict:
+def metainfo_of_test_dataset(cfg: Config) -> dict:
     """Metainfo of ``cfg.test_dataloader.dataset``, built with
     ``lazy_init=True`` (no clip index, no pixels).
 

@@ -23,7 +23,7 @@ from mmvp.registry import INFERENCERS, MODELS, TRANSFORMS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import (check_checkpoint_compatibility, register_all_modules,
                         safe_load)
-from .config_facts import frame_interval_of, test_dataset_metainfo
+from .config_facts import frame_interval_of, metainfo_of_test_dataset
 from .model_index import resolve_model
 from .video_input import InMemoryDecode, open_input
 
@@ -353,7 +353,7 @@ class VideoPredInferencer(BaseInferencer):
                 not need_size or self._frame_size_arg is not None):
             return facts
         try:
-            meta = test_dataset_metainfo(cfg)
+            meta = metainfo_of_test_dataset(cfg)
         except Exception as err:  # the dataset's data may be missing
             if self._frame_interval_arg is None:
                 facts.update(

@@ -114,3 +114,33 @@ def test_bad_arguments(trained, capsys):
             ValueError, match='has 2 frames; the model observes in_frames=3'):
         tool.main([str(short), cfg, str(ckpt), '--out', str(root / 'y.mp4')])
     assert not (root / 'y.mp4').exists()
+
+
+def test_frame_interval_and_model_names(trained, capsys):
+    root, cfg, ckpt, video = trained
+    tool = _load_tool()
+    out = root / 'every2.mp4'
+    paths = tool.main([
+        str(video), cfg,
+        str(ckpt), '--frame-interval', '2', '--num-frames', '2', '--out',
+        str(out), '--device', 'cpu'
+    ])
+    printed = capsys.readouterr().out
+    # 8 frames, windows of 3 frames 2 apart: the last starts at frame 3
+    assert 'frame interval: 2' in printed
+    assert 'window at frame 3: 2 predicted frames' in printed
+    assert read_video(paths[0]).shape == (2, 64, 64, 3)
+    with pytest.raises(SystemExit):
+        tool.parse_args([
+            str(video), cfg,
+            str(ckpt), '--out', 'x.mp4', '--frame-interval', '0'
+        ])
+    # a model name of the model index: its listed weights, or a checkpoint
+    with pytest.raises(ValueError, match='lists no weights'):
+        tool.main([
+            str(video), 'motionrnn_predrnn_vmnist', '--out',
+            str(root / 'z.mp4'), '--device', 'cpu'
+        ])
+    with pytest.raises(ValueError, match='give a checkpoint file'):
+        tool.main([str(video), cfg, '--out', str(root / 'z.mp4')])
+    assert not (root / 'z.mp4').exists()
