@@ -9,6 +9,10 @@ afterwards so the rename itself survives a power loss. A process killed
 at any moment leaves at most a hidden ``.<name>.<pid>.<random>.tmp`` file
 next to the target; it is removed the next time the same target is
 written (:func:`remove_stale_temps`).
+
+Writers that only take a file name (OpenCV's video writer, Matplotlib,
+MMEngine's checkpoint writer) use :func:`atomic_write_file`, or
+:func:`temp_path_for` and :func:`commit_temp_file`.
 """
 import glob
 import os
@@ -18,25 +22,28 @@ from typing import Any, Callable, Union
 
 __all__ = [
     'atomic_write', 'atomic_write_bytes', 'atomic_write_text',
-    'atomic_torch_save', 'commit_temp_file', 'temp_path_for', 'fsync_dir',
-    'remove_stale_temps'
+    'atomic_torch_save', 'atomic_write_file', 'commit_temp_file',
+    'temp_path_for', 'fsync_dir', 'remove_stale_temps'
 ]
 
 PathLike = Union[str, os.PathLike]
 _TMP_SUFFIX = '.tmp'
 
 
-def temp_path_for(path: PathLike) -> str:
+def temp_path_for(path: PathLike, keep_ext: bool = False) -> str:
     """A fresh temporary name next to ``path`` (hidden, unique).
 
     ``find_latest_checkpoint`` and ``*.pth`` globs never match it: it
-    starts with a dot and ends with ``.tmp``.
+    starts with a dot and ends with ``.tmp``. With ``keep_ext=True`` the
+    extension of ``path`` follows (``.clip.gif.<pid>.<random>.tmp.gif``),
+    for writers that choose the file format from the name (OpenCV).
     """
     path = os.fspath(path)
     dirname, name = osp.split(path)
+    ext = osp.splitext(name)[1] if keep_ext else ''
     return osp.join(
         dirname, f'.{name}.{os.getpid()}.'
-        f'{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}')
+        f'{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}{ext}')
 
 
 def remove_stale_temps(path: PathLike) -> int:
@@ -49,8 +56,12 @@ def remove_stale_temps(path: PathLike) -> int:
     dirname, name = osp.split(path)
     pattern = osp.join(
         glob.escape(dirname or '.'), f'.{glob.escape(name)}.*{_TMP_SUFFIX}')
+    ext = glob.escape(osp.splitext(name)[1])
+    stale_files = set(glob.glob(pattern))
+    if ext:  # the temporary names of keep_ext=True
+        stale_files.update(glob.glob(f'{pattern}{ext}'))
     removed = 0
-    for stale in glob.glob(pattern):
+    for stale in sorted(stale_files):
         try:
             os.remove(stale)
             removed += 1
@@ -126,6 +137,38 @@ def atomic_write(path: PathLike,
             os.remove(tmp)
         raise
     fsync_dir(dirname)
+
+
+def atomic_write_file(path: PathLike,
+                      write: Callable[[str], None],
+                      keep_ext: bool = True) -> None:
+    """Call ``write(tmp_name)`` for writers that take a file name, then
+    move the file to ``path`` atomically.
+
+    Like :func:`atomic_write`: if ``write`` raises, writes nothing or an
+    empty file, ``path`` keeps its previous content and the temporary file
+    is removed.
+
+    Args:
+        path (str | PathLike): The target file.
+        write (callable): Writes the whole content to the given name.
+        keep_ext (bool): Give the temporary name the extension of ``path``
+            (see :func:`temp_path_for`). Defaults to True.
+    """
+    path = os.fspath(path)
+    dirname = osp.dirname(osp.abspath(path))
+    os.makedirs(dirname, exist_ok=True)
+    remove_stale_temps(path)
+    tmp = temp_path_for(path, keep_ext=keep_ext)
+    try:
+        write(tmp)
+        if not osp.isfile(tmp) or osp.getsize(tmp) == 0:
+            raise RuntimeError(f'writing "{path}" produced an empty file')
+        commit_temp_file(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:

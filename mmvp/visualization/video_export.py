@@ -1,17 +1,17 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Write frame sequences to MP4 / AVI (OpenCV) or animated GIF (Pillow).
 
-Files are written atomically: to a temporary file in the target folder,
-then renamed over the target, so a crash never leaves a truncated video
-under the final name.
+Files are written atomically (:func:`mmvp.utils.atomic_io.atomic_write_file`):
+to a temporary file in the target folder, then renamed over the target, so
+a crash never leaves a truncated video under the final name.
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Optional
 
 import cv2
 import numpy as np
+
+from mmvp.utils.atomic_io import atomic_write_file
 
 VIDEO_WRITERS = {
     '.mp4': 'mp4v',
@@ -51,15 +51,6 @@ def as_uint8_hwc(frames) -> np.ndarray:
     if frames.shape[0] == 0:
         raise ValueError('no frame to write')
     return np.ascontiguousarray(frames)
-
-
-def publish_file(tmp: str, path: str) -> None:
-    """Give ``tmp`` the usual mode of a new file (``0o666`` less the umask;
-    temporary files start private) and rename it over ``path``."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
 
 
 def _write_opencv(frames: np.ndarray, path: str, fps: float,
@@ -121,20 +112,12 @@ def write_video(frames,
     if fps <= 0:
         raise ValueError(f'fps must be > 0, got {fps}')
     frames = as_uint8_hwc(frames)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix=ext, dir=folder)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if ext == '.gif':
             _write_gif(frames, tmp, fps)
         else:
             _write_opencv(frames, tmp, fps, fourcc or VIDEO_WRITERS[ext])
-        if os.path.getsize(tmp) == 0:
-            raise RuntimeError(f'writing "{path}" produced an empty file')
-        publish_file(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write_file(path, write)
     return path

@@ -2,12 +2,33 @@
 """Video export: MP4 / AVI / GIF written atomically, decoded back."""
 import os
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from mmvp.apis import read_video
 from mmvp.visualization import as_uint8_hwc, write_video
+
+
+def read_video(path, backend=None):
+    """Decode a written video to uint8 ``[T, H, W, 3]`` RGB (Pillow for GIF,
+    OpenCV otherwise)."""
+    if str(path).endswith('.gif') and backend is None:
+        from PIL import Image, ImageSequence
+        with Image.open(path) as image:
+            return np.stack([
+                np.asarray(frame.convert('RGB'))
+                for frame in ImageSequence.Iterator(image)
+            ])
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame[..., ::-1])
+    capture.release()
+    return np.stack(frames)
 
 
 def _frames(num=5, channels=3):

@@ -10,9 +10,13 @@ predictions). Offsets live on the half-resolution grid of the hidden state
 (``H / (2 * patch_size)`` positions per side, channels ``[all dy | all
 dx]`` over the 9 taps of the 3x3 warp); each arrow is the mean ``(dy, dx)``
 over the taps (``--reduce center``: the middle tap), drawn at the centre of
-its grid cell with its true length in image pixels (``--arrow-scale``
-multiplies it). Arrows point to where the warp samples features from;
-``--as-motion`` flips them to show the apparent motion.
+its grid cell. By default the arrow lengths are normalised per step (the
+filters grow over the steps: ``--arrow-scale auto-step``, the factor is in
+each panel's title), the colour gives the true length on one scale for all
+steps (colour bar in grid pixels; each title also prints the step's
+largest offset) and the steps wrap after ``--max-cols`` panels. Arrows
+point to where the warp samples features from; ``--as-motion`` flips them
+to show the apparent motion.
 
 Examples::
 
@@ -30,7 +34,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -38,9 +41,8 @@ import torch
 from mmvp.apis import VideoPredInferencer
 from mmvp.registry import DATASETS
 from mmvp.structures import VideoPredDataSample
-from mmvp.utils import register_all_modules
-from mmvp.visualization import (MotionRecorder, plot_motion_fields,
-                                publish_file, reduce_taps, step_scales)
+from mmvp.utils import atomic_write, register_all_modules
+from mmvp.visualization import MotionRecorder, plot_motion_fields, reduce_taps
 
 
 def parse_args(argv=None):
@@ -79,11 +81,22 @@ def parse_args(argv=None):
         '(default) or the middle tap')
     parser.add_argument(
         '--arrow-scale',
-        default='auto',
+        default='auto-step',
         help='arrow length factor: a number (1 = true length in image '
-        'pixels), "auto" (default: the 95th percentile of the lengths of '
-        'a layer drawn as 0.8 grid cells) or "auto-step" (the same per '
+        'pixels), "auto" (the 95th percentile of the lengths of a layer '
+        'drawn as 0.8 grid cells) or "auto-step" (default: the same per '
         'step, for filters that grow over time); factors are in the titles')
+    parser.add_argument(
+        '--colour',
+        choices=['magnitude', 'field'],
+        default='magnitude',
+        help='arrow colour: the true offset length with a colour bar '
+        '(default) or one colour per field')
+    parser.add_argument(
+        '--max-cols',
+        type=int,
+        default=10,
+        help='steps per row before wrapping (default 10)')
     parser.add_argument(
         '--grid-step', type=int, default=1, help='draw every k-th position')
     parser.add_argument(
@@ -108,7 +121,7 @@ def parse_args(argv=None):
         if not args.arrow_scale > 0:
             parser.error('--arrow-scale must be a number > 0, "auto" or '
                          '"auto-step"')
-    for name in ('grid_step', 'every'):
+    for name in ('grid_step', 'every', 'max_cols'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.num_frames is not None and args.num_frames < 1:
@@ -190,13 +203,13 @@ def main(argv=None):
             drawn[key] = (dy, dx)
         for key in ('filter', 'trend'):
             arrays[f'layer{layer}_{key}'] = field[key][:, 0].numpy()
-        scales = step_scales(drawn, args.arrow_scale, len(steps))
         titles = [f't={t} ({"obs" if t < t_in else "pred"})' for t in steps]
         if args.arrow_scale == 'auto-step':
-            titles = [f'{x}, x{v:.3g}' for x, v in zip(titles, scales)]
-            scale_text = 'arrows scaled per step'
+            scale_text = 'lengths normalised per step'
+        elif args.arrow_scale == 'auto':
+            scale_text = 'lengths normalised per layer'
         else:
-            scale_text = f'arrows x{scales[0]:.3g}'
+            scale_text = f'lengths x{args.arrow_scale:g}'
         out_file = osp.join(args.out_dir, f'layer{layer}_motion.png')
         plot_motion_fields(
             consumed[steps],
@@ -206,20 +219,15 @@ def main(argv=None):
             suptitle=(f'MotionGRU layer {layer} ({name}), {source}; '
                       f'{args.reduce} over taps, {scale_text}'
                       f'{", as motion" if args.as_motion else ""}'),
-            arrow_scale=scales,
+            arrow_scale=args.arrow_scale,
             grid_step=args.grid_step,
-            as_motion=args.as_motion)
+            as_motion=args.as_motion,
+            colour=args.colour,
+            max_cols=args.max_cols)
         written.append(out_file)
         print(f'layer {layer} ({name}): {len(steps)} steps -> {out_file}')
     npz = osp.join(args.out_dir, 'motion_fields.npz')
-    fd, tmp = tempfile.mkstemp(suffix='.npz', dir=args.out_dir)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        publish_file(tmp, npz)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
     print(f'raw fields -> {npz}')
     return written + [npz]
 

@@ -7,16 +7,23 @@ from mmengine.visualization import Visualizer
 
 from mmvp.registry import HOOKS
 
+VIDEO_FORMATS = ('gif', 'mp4', 'avi')
+
 
 @HOOKS.register_module()
 class VideoPredVisualizationHook(Hook):
-    """Draw prediction strips during validation and testing.
+    """Draw prediction strips and videos during validation and testing.
 
     Every ``interval``-th batch, the first ``max_samples`` samples are drawn
-    by the runner's visualizer (input | ground truth | prediction | error).
-    In testing with ``out_dir`` set (``tools/test.py --show-dir DIR``),
-    strips are written to ``<work_dir>/<timestamp>/DIR/<sample_idx>.png``;
-    otherwise they go to the visualizer's backends (e.g. TensorBoard).
+    by the runner's visualizer: a labelled strip (input | ground truth |
+    prediction | error, with time indices and the error colour bar) and a
+    side-by-side video (input | truth | prediction). In testing with
+    ``out_dir`` set (``tools/test.py --show-dir DIR``), they are written to
+    ``<work_dir>/<timestamp>/DIR/sample_<sample_idx>.png`` and
+    ``.../sample_<sample_idx>.<video_format>``; otherwise the strips go to
+    the visualizer's backends (e.g. TensorBoard images) and, with
+    ``backend_video=True``, the videos to its TensorBoard backends (which
+    needs ``moviepy``; without it only the strips are sent).
 
     Args:
         enable (bool): Draw at all. Off by default; ``--show-dir`` turns it
@@ -25,6 +32,11 @@ class VideoPredVisualizationHook(Hook):
         max_samples (int): Samples drawn per drawn batch.
         out_dir (str, optional): Sub-folder of the run's log dir for test
             strips.
+        video_format (str, optional): ``'gif'`` (default), ``'mp4'`` or
+            ``'avi'``: the video written next to each strip in ``out_dir``;
+            None writes strips only.
+        backend_video (bool): Also send the videos to the TensorBoard
+            backends. Defaults to False.
     """
 
     priority = 'NORMAL'
@@ -33,9 +45,17 @@ class VideoPredVisualizationHook(Hook):
                  enable: bool = False,
                  interval: int = 1,
                  max_samples: int = 1,
-                 out_dir: Optional[str] = None):
+                 out_dir: Optional[str] = None,
+                 video_format: Optional[str] = 'gif',
+                 backend_video: bool = False):
         if interval < 1 or max_samples < 1:
             raise ValueError('interval and max_samples must be >= 1')
+        if video_format is not None and video_format not in VIDEO_FORMATS:
+            raise ValueError('VideoPredVisualizationHook: video_format must '
+                             f'be one of {VIDEO_FORMATS} or None, got '
+                             f'{video_format!r}')
+        self.video_format = video_format
+        self.backend_video = backend_video
         self.enable = enable
         self.interval = interval
         self.max_samples = max_samples
@@ -56,11 +76,20 @@ class VideoPredVisualizationHook(Hook):
         for i, sample in enumerate(outputs[:self.max_samples]):
             idx = sample.metainfo.get('sample_idx', batch_idx * 1000 + i)
             name = f'sample_{idx}'
-            out_file = None
+            out_file = video_file = None
             if out_dir is not None:
                 out_file = osp.join(out_dir, f'{name}.png')
+                if self.video_format is not None:
+                    video_file = osp.join(out_dir,
+                                          f'{name}.{self.video_format}')
             self._visualizer.add_datasample(
-                name, inputs[i], sample, step=step, out_file=out_file)
+                name,
+                inputs[i],
+                sample,
+                step=step,
+                out_file=out_file,
+                video_file=video_file,
+                video=self.backend_video and out_dir is None)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self._draw(runner, batch_idx, data_batch, outputs, runner.iter, None)
