@@ -120,3 +120,78 @@ def test_command_line(results, tmp_path):
         tmp_path)
     assert proc.returncode == 1
     assert 'no per-timestep values for --key lpips' in proc.stderr
+
+
+def _with_baselines(metrics, zeros, copy_last, prefix='vmnist'):
+    out = dict(metrics)
+    for name, values in (('zeros', zeros), ('copy_last', copy_last)):
+        if values is None:
+            continue
+        out[f'{prefix}/mse_frame_sum_{name}'] = sum(values) / len(values)
+        for t, v in enumerate(values):
+            out[f'{prefix}/mse_frame_sum_{name}_t{t + 1}'] = v
+    return out
+
+
+def test_baselines_on_the_same_axes(tmp_path):
+    tool = _load_tool()
+    a = tmp_path / 'a.json'
+    b = tmp_path / 'b.json'
+    zeros, copy_last = [12.0, 12.0, 12.0], [5.0, 25.0, 40.0]
+    a.write_text(
+        json.dumps(
+            _with_baselines(_metrics([10.0, 20.0, 30.0]), zeros, copy_last)))
+    b.write_text(
+        json.dumps(
+            _with_baselines(_metrics([8.0, 15.0, 21.0]), zeros, copy_last)))
+    loaded = tool.load_metrics(str(a))
+    found = tool.find_baselines(loaded, 'vmnist/mse_frame_sum', 'a')
+    assert found['zeros'] == ('vmnist/mse_frame_sum_zeros', zeros, 12.0)
+    assert found['copy_last'][1] == copy_last
+    # the baseline keys do not count as a second match of the model's key
+    assert tool.find_curve(loaded, 'mse_frame_sum', 'a')[1] == [10, 20, 30]
+    # the same baselines in both files are drawn once
+    both = [
+        found,
+        tool.find_baselines(
+            tool.load_metrics(str(b)), 'vmnist/mse_frame_sum', 'b')
+    ]
+    drawn = tool.unique_baselines(both, ['A', 'B'])
+    assert [(label, name) for label, name, _, _ in drawn
+            ] == [('copy last input', 'copy_last'), ('all black', 'zeros')]
+    # different baselines (other test sets) are drawn once per file
+    both[1] = dict(both[1], zeros=('k', [1.0, 1.0, 1.0], 1.0))
+    drawn = tool.unique_baselines(both, ['A', 'B'])
+    assert [label for label, _, _, _ in drawn
+            ] == ['copy last input', 'all black (A)', 'all black (B)']
+    # the figure: the dashed black baseline adds dark pixels
+    with_png = tmp_path / 'with.png'
+    without_png = tmp_path / 'without.png'
+    tool.main(
+        [str(a),
+         str(b), '--key', 'mse_frame_sum', '--out',
+         str(with_png)])
+    tool.main([
+        str(a),
+        str(b), '--key', 'mse_frame_sum', '--out',
+        str(without_png), '--no-baselines'
+    ])
+    with_img, without_img = cv2.imread(str(with_png)), cv2.imread(
+        str(without_png))
+    assert with_img.shape == without_img.shape
+    dark = (with_img < 60).all(-1).sum()
+    assert dark > (without_img < 60).all(-1).sum() + 100
+
+
+def test_baselines_printed_by_the_command_line(tmp_path):
+    a = tmp_path / 'a.json'
+    a.write_text(
+        json.dumps(_with_baselines(_metrics([10.0, 20.0]), [3.0, 4.0], None)))
+    out = tmp_path / 'cli.png'
+    proc = run_tool([
+        'analysis_tools/plot_metrics.py', a, '--key', 'mse_frame_sum', '--out',
+        out
+    ], tmp_path)
+    assert_ok(proc)
+    assert 'baseline all black: mean 3.5 per step [3, 4]' in proc.stdout
+    assert 'copy last' not in proc.stdout

@@ -17,18 +17,28 @@ A result file is what ``tools/test.py --out`` writes (``.json`` with a
 metric prefix (``vmnist/mse_frame_sum``) and must when several prefixes
 match. One subplot per key; the legend gives each file's mean over time
 steps. The figure is written atomically (``.png``, ``.pdf`` or ``.svg``).
+
+Baselines are drawn on the same axes as the models, dashed: where a result
+file also holds ``NAME_copy_last_t*`` or ``NAME_zeros_t*`` (metrics built
+with ``baselines=('copy_last', 'zeros')``), the curves of the naive
+predictions "copy the last input frame" and "all black"; identical curves
+of several files are drawn once. ``--no-baselines`` leaves them out.
 """
 import argparse
 import csv
 import json
-import os
 import os.path as osp
 import re
 import sys
-import tempfile
 from typing import Dict, List, Tuple
 
+from mmvp.utils.atomic_io import atomic_write_file
+
 FIG_FORMATS = ('.png', '.pdf', '.svg')
+BASELINES = {
+    'copy_last': ('copy last input', '#555555', '--'),
+    'zeros': ('all black', '#000000', ':'),
+}
 
 
 def parse_args(argv=None):
@@ -48,6 +58,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--xlabel', default='output time step', help='x axis label')
     parser.add_argument('--dpi', type=int, default=120)
+    parser.add_argument(
+        '--no-baselines',
+        action='store_true',
+        help='do not draw the copy-last and all-black baselines')
     args = parser.parse_args(argv)
     if osp.splitext(args.out)[1].lower() not in FIG_FORMATS:
         parser.error(f'--out {args.out}: the file must end with '
@@ -154,6 +168,37 @@ def find_curve(candidates: List[Dict[str, float]], key: str,
                      f'{", ".join(known) if known else "none"}')
 
 
+def find_baselines(candidates: List[Dict[str, float]], base: str,
+                   path: str) -> Dict[str, Tuple[str, List[float], float]]:
+    """The baseline curves stored beside the curve ``base`` (full key),
+    ``{baseline: (key, values, table)}``."""
+    found = {}
+    for name in BASELINES:
+        try:
+            found[name] = find_curve(candidates, f'{base}_{name}', path)
+        except ValueError:
+            continue
+    return found
+
+
+def unique_baselines(per_file: List[Dict], labels: List[str]) -> List:
+    """``(label, baseline, values, table)`` to draw: a curve shared by all
+    files once, differing curves once per file."""
+    out = []
+    for name in BASELINES:
+        curves = [(label, found[name])
+                  for found, label in zip(per_file, labels) if name in found]
+        distinct = {tuple(round(v, 12) for v in c[1]) for _, c in curves}
+        for label, (_, values, table) in curves:
+            text = BASELINES[name][0]
+            if len(distinct) > 1:
+                text = f'{text} ({label})'
+            out.append((text, name, values, table))
+            if len(distinct) == 1:
+                break
+    return out
+
+
 def default_labels(paths: List[str]) -> List[str]:
     labels = [osp.splitext(osp.basename(p))[0] for p in paths]
     if len(set(labels)) < len(labels):
@@ -170,8 +215,11 @@ def plot(curves,
          out,
          title=None,
          xlabel='output time step',
-         dpi=120):
-    """Draw ``curves[k][i] = (name, values, table)`` and save atomically."""
+         dpi=120,
+         baselines=None):
+    """Draw ``curves[k][i] = (name, values, table)`` and, dashed, the
+    ``baselines[k] = [(label, baseline, values, table), ...]``; save
+    atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -179,7 +227,8 @@ def plot(curves,
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
     markers = 'osd^v<>px*'
-    for ax, key, per_file in zip(axes, keys, curves):
+    baselines = baselines or [[] for _ in keys]
+    for ax, key, per_file, naive in zip(axes, keys, curves, baselines):
         for i, ((name, values, table),
                 label) in enumerate(zip(per_file, labels)):
             steps = list(range(1, len(values) + 1))
@@ -188,6 +237,16 @@ def plot(curves,
                 values,
                 marker=markers[i % len(markers)],
                 markersize=4,
+                label=f'{label} (mean {table:.4g})')
+        for label, name, values, table in naive:
+            _, colour, style = BASELINES[name]
+            ax.plot(
+                list(range(1,
+                           len(values) + 1)),
+                values,
+                linestyle=style,
+                color=colour,
+                linewidth=1.2,
                 label=f'{label} (mean {table:.4g})')
         ax.set_xlabel(xlabel)
         ax.set_ylabel(per_file[0][0])
@@ -198,20 +257,9 @@ def plot(curves,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    folder = osp.dirname(osp.abspath(out))
-    os.makedirs(folder, exist_ok=True)
     ext = osp.splitext(out)[1].lower()
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=ext[1:], dpi=dpi)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # temporary files start private
-        os.replace(tmp, out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    atomic_write_file(out,
+                      lambda tmp: fig.savefig(tmp, format=ext[1:], dpi=dpi))
     return out
 
 
@@ -219,7 +267,7 @@ def main(argv=None):
     args = parse_args(argv)
     loaded = [load_metrics(p) for p in args.results]
     labels = args.labels or default_labels(args.results)
-    curves = []
+    curves, baselines = [], []
     for key in args.key:
         per_file = [
             find_curve(c, key, p) for c, p in zip(loaded, args.results)
@@ -228,7 +276,20 @@ def main(argv=None):
         for (name, values, table), label in zip(per_file, labels):
             shown = ', '.join(f'{v:.4g}' for v in values)
             print(f'{label}: {name} mean {table:.6g} per step [{shown}]')
-    plot(curves, args.key, labels, args.out, args.title, args.xlabel, args.dpi)
+        naive = []
+        if not args.no_baselines:
+            found = [
+                find_baselines(c, name, p)
+                for c, (name, _, _), p in zip(loaded, per_file, args.results)
+            ]
+            naive = unique_baselines(found, labels)
+            for label, name, values, table in naive:
+                shown = ', '.join(f'{v:.4g}' for v in values)
+                print(f'baseline {label}: mean {table:.6g} per step '
+                      f'[{shown}]')
+        baselines.append(naive)
+    plot(curves, args.key, labels, args.out, args.title, args.xlabel, args.dpi,
+         baselines)
     print(f'figure written to {args.out}')
     return args.out
 
