@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Pure per-frame metric functions (spec "data and metrics", section 4).
+"""Pure per-frame metric functions (metric_conventions.md).
 
 Every function takes frame stacks laid out as ``[N, C, H, W]`` (``N`` frames,
 for example the ``T_out`` output frames of one sequence) and returns one value
@@ -52,10 +52,11 @@ def _check_float(x: torch.Tensor, name: str) -> None:
 def to_uint8(frames: ArrayLike, rounding: str = 'trunc') -> torch.Tensor:
     """Convert [0, 1] float frames to uint8 like ``np.uint8(clip(v) * 255)``.
 
-    Spec 4 / trap 19: the official code truncates (``np.uint8`` of a float
-    drops the fraction). Values are clipped to [0, 1] first, so the result is
-    always in 0..255. The product is taken in float32 (float64 inputs stay
-    float64), as the official numpy code did on float32 arrays.
+    metric_conventions.md#8-bit-conversion: the official code truncates
+    (``np.uint8`` of a float drops the fraction). Values are clipped to
+    [0, 1] first, so the result is always in 0..255. The product is taken
+    in float32 (float64 inputs stay float64), as the official numpy code did
+    on float32 arrays.
 
     Args:
         frames: float frames of any shape on the [0, 1] scale. uint8 input is
@@ -88,9 +89,10 @@ def frame_squared_error_sum(pred: ArrayLike,
                             clip_pred: bool = True) -> torch.Tensor:
     """Per-frame sum over pixels and channels of ``(gt - pred)**2``.
 
-    Spec 4.1 (official MotionRNN / PredRNN "MSE"): the prediction is clipped
-    to [0, 1] first, the truth is not; ``clip_pred=False`` gives the OpenSTL
-    convention (no clipping). Computed in float64.
+    metric_conventions.md#mse-and-mae-per-frame-sums (official MotionRNN /
+    PredRNN "MSE"): the prediction is clipped to [0, 1] first, the truth is
+    not; ``clip_pred=False`` gives the OpenSTL convention (no clipping).
+    Computed in float64.
 
     Returns:
         torch.Tensor: float64, shape ``[N]``.
@@ -109,7 +111,8 @@ def frame_abs_error_sum(pred: ArrayLike,
                         clip_pred: bool = False) -> torch.Tensor:
     """Per-frame sum over pixels and channels of ``|pred - gt|``.
 
-    Spec 4.2 (MIM and OpenSTL "MAE"): unclipped prediction by default;
+    metric_conventions.md#mse-and-mae-per-frame-sums (MIM and OpenSTL "MAE"):
+    unclipped prediction by default;
     ``clip_pred=True`` clips it to [0, 1] first. Computed in float64.
 
     Returns:
@@ -130,7 +133,7 @@ def ssim_frames(img1: ArrayLike,
                 k1: float = 0.01,
                 k2: float = 0.03,
                 data_range: float = 255.) -> torch.Tensor:
-    """Per-frame SSIM with a uniform window (spec 4.4 recipe).
+    """Per-frame SSIM with a uniform window (metric_conventions.md#ssim).
 
     Equals ``skimage.metrics.structural_similarity(a, b, channel_axis=-1,
     data_range=data_range)`` with its defaults (uniform ``win_size`` window,
@@ -190,7 +193,7 @@ def psnr_frames(pred: ArrayLike,
                 rounding: str = 'trunc') -> torch.Tensor:
     """Per-frame PSNR in dB; ``inf`` where the frames are equal (mse == 0).
 
-    Conventions (spec 4.5):
+    Conventions (metric_conventions.md#psnr):
 
     - ``'predrnn'`` (default, PredRNN / MIM ``batch_psnr``): both frames
       are converted with :func:`to_uint8` (prediction clipped, truncation by

@@ -9,8 +9,8 @@ forward differences along rows (``h``) and columns (``w``)::
 on [0, 1] values, summed over pixels and channels of a frame. The MotionRNN
 paper gives no formula, exponent or normalisation and no official code
 computes GDL, so its Table 4/5 GDL values are **not reproducible exactly**
-(spec 4.6, trap 23); mmvp's default is ``alpha=1``, ``reduction='sum'``,
-prediction clipped to [0, 1].
+(metric_conventions.md#gdl); mmvp's default is ``alpha=1``,
+``reduction='sum'``, prediction clipped to [0, 1].
 """
 from typing import Optional, Union
 

@@ -22,8 +22,8 @@ def _level_name(level: float) -> str:
 
 @METRICS.register_module()
 class CSIMetric(BaseVideoMetric):
-    """CSI, POD, FAR and HSS at dBZ thresholds, per lead time (spec 2.2,
-    2.3, 4.7).
+    """CSI, POD, FAR and HSS at dBZ thresholds, per lead time
+    (metric_conventions.md#csi-pod-far-and-hss-radar).
 
     A pixel is an event at level ``L`` when its reflectivity is ``>= L``
     dBZ. Reflectivity comes from the dataset's encoding (never from the
@@ -130,7 +130,8 @@ class CSIMetric(BaseVideoMetric):
                 f'{cls}: the metric is configured with dbz_encoding='
                 f'{self.dbz_encoding!r} but '
                 f'{self._sample_name(sample, index)} says its data use '
-                f'{found!r}; the two encodings are incompatible (spec 2.2)')
+                f'{found!r}; the two encodings are incompatible '
+                '(dataset_protocols.md#dbz-encodings)')
         return self.dbz_encoding
 
     def process_sample(self, pred: torch.Tensor, gt: torch.Tensor,

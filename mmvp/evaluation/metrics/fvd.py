@@ -16,7 +16,8 @@ from .base_video_metric import BaseVideoMetric
 
 @METRICS.register_module()
 class FVDMetric(BaseVideoMetric):
-    """Frechet video distance over the test set (spec 4.9, mmvp protocol).
+    """Frechet video distance over the test set
+    (metric_conventions.md#fvd-optional).
 
     Per sequence, two clips go through the I3D detector:
 
@@ -37,7 +38,7 @@ class FVDMetric(BaseVideoMetric):
     FVD is one value per test set (no per-frame keys); it depends strongly
     on the number of clips and on the context protocol, so report it with
     ``fvd_num_clips``. The paper's FVD protocol is unknown: its values are
-    not comparable (spec 4.9, trap 25).
+    not comparable.
 
     The detector is StyleGAN-V's TorchScript port of the Kinetics-400 I3D,
     ``i3d_torchscript.pt``; mmvp never downloads it. The file is loaded with
