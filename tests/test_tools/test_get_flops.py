@@ -47,7 +47,8 @@ ROWS = {
     'PredRNN-v2': ('predrnnv2_vmnist.py', {}, 6_414_336, '46.18', '46.18',
                    None),
 }
-# The spec's MotionRNN increment on PredRNN++ and PredRNN-v2.
+# MotionRNN's increment on PredRNN++ and PredRNN-v2
+# (model_equations.md#counting-parameters-and-macs).
 MOTIONRNN_DELTA = (804_417, '5.02')
 H36M = dict(height=128, width=128, in_frames=4, out_frames=4, img_channels=3)
 

@@ -115,7 +115,7 @@ def _zeros(c=C, hw=HW):
 
 
 # ---------------------------------------------------------------------------
-# reference pieces, from the spec's equations in the source layouts
+# reference pieces, from model_equations.md in the source layouts
 def _st_lstm(sd, p, x, h, c, m):
     """model_equations.md#st-lstm-predrnn with the official names
     ``conv_{x,h,m,o}.0``, ``conv_last``; order i,f,g,i',f',g',o. Returns

@@ -1,7 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Categorical (contingency-table) scores of radar nowcasts.
 
-Spec "data and metrics" 2.2-2.3 and 4.7. At a reflectivity level ``L``
+metric_conventions.md#csi-pod-far-and-hss-radar. At a reflectivity level ``L``
 (dBZ), a pixel is an *event* when its dBZ is ``>= L``. The dBZ of a [0, 1]
 value is a property of the dataset's encoding
 (:mod:`mmvp.datasets.dbz_encoding`: ``'motionrnn'`` ``dBZ = uint8(x*255)/2
