@@ -31,20 +31,19 @@ Examples::
 """
 import argparse
 import json
+import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config, DictAction
 
-from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
-                           count_complexity, describe_model, sequence_settings)
-from mmvp.analysis.benchmark import (PeakMemory, build_optim_wrapper,
-                                     format_seconds, format_table,
-                                     infer_step_fn, loadavg, machine_info,
-                                     profile_step, random_batch, step_flops,
-                                     time_iterations, time_paired,
-                                     train_step_fn)
 from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# the helper modules beside this file
+import benchmark_utils as bm  # noqa: E402
+import complexity as cx  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +166,7 @@ def parse_args(argv=None):
 
 def resolve_settings(cfg: Config, args) -> dict:
     """The benchmarked sequence: frames, channels and size."""
-    preset = H36M_SETTINGS if args.h36m else {}
+    preset = cx.H36M_SETTINGS if args.h36m else {}
     channels = None
     if args.shape:
         height, width, channels = args.shape
@@ -184,8 +183,8 @@ def resolve_settings(cfg: Config, args) -> dict:
     in_frames, out_frames = args.frames or (preset.get('in_frames'),
                                             preset.get('out_frames'))
     try:
-        return sequence_settings(cfg.model, height, width, in_frames,
-                                 out_frames, channels)
+        return cx.sequence_settings(cfg.model, height, width, in_frames,
+                                    out_frames, channels)
     except ValueError as err:
         raise SystemExit(f'{args.config}: {err}')
 
@@ -205,8 +204,8 @@ def build(cfg: Config, settings: dict, args, device: torch.device):
     model_cfg = dict(cfg.model)
     if not args.reverse_input:
         model_cfg['reverse_input'] = False
-    counting = build_model_for_counting(model_cfg, settings, 'meta')
-    macs = count_complexity(
+    counting = cx.build_model_for_counting(model_cfg, settings, 'meta')
+    macs = cx.count_complexity(
         counting, torch.empty(settings['input_shape'], device='meta'))
     torch.manual_seed(args.seed)
     if args.channels_last is not None:
@@ -217,7 +216,7 @@ def build(cfg: Config, settings: dict, args, device: torch.device):
         regions = model_cfg.get('compile_regions')
         regions = dict(regions) if isinstance(regions, dict) else {}
         model_cfg['compile_regions'] = {**regions, **mode} or True
-    model = build_model_for_counting(model_cfg, settings, 'cpu').to(device)
+    model = cx.build_model_for_counting(model_cfg, settings, 'cpu').to(device)
     if args.compile:
         # what the MMEngine Runner does with cfg.compile=True
         try:
@@ -240,7 +239,7 @@ def _load_config(path: str, args, baseline: bool = False) -> Config:
 def _model_info(path, cfg, model, macs, args) -> dict:
     return dict(
         config=path,
-        model=describe_model(cfg.model),
+        model=cx.describe_model(cfg.model),
         params=sum(p.numel() for p in model.parameters()),
         macs_per_sequence=macs.macs_true,
         channels_last=bool(getattr(model, 'channels_last', False)),
@@ -295,42 +294,43 @@ def run(args) -> dict:
             raise SystemExit(f'{path}: cannot build its model for this '
                              f'sequence: {err}')
         info = _model_info(path, this_cfg, model, macs, args)
-        flops = step_flops(macs.macs_true, args.batch_size,
-                           info['updates_per_step'])
+        flops = bm.step_flops(macs.macs_true, args.batch_size,
+                              info['updates_per_step'])
         entries.append((info, this_cfg, model, flops))
-    data = random_batch(args.batch_size,
-                        settings['in_frames'] + settings['out_frames'],
-                        settings['img_channels'], settings['height'],
-                        settings['width'], args.seed)
+    data = bm.random_batch(args.batch_size,
+                           settings['in_frames'] + settings['out_frames'],
+                           settings['img_channels'], settings['height'],
+                           settings['width'], args.seed)
     rows, baseline_rows = [], []
     modes = ['train', 'infer'] if args.mode == 'both' else [args.mode]
     for mode in modes:
         fns, losses = [], [[] for _ in entries]
         for (info, this_cfg, model, _), loss in zip(entries, losses):
             if mode == 'train':
-                optim_wrapper = build_optim_wrapper(
+                optim_wrapper = bm.build_optim_wrapper(
                     model, args.amp, device, cfg=this_cfg.get('optim_wrapper'))
-                fns.append(train_step_fn(model, data, optim_wrapper, loss))
+                fns.append(bm.train_step_fn(model, data, optim_wrapper, loss))
             else:
-                fns.append(infer_step_fn(model, data, device, args.amp))
-        load = loadavg()
+                fns.append(bm.infer_step_fn(model, data, device, args.amp))
+        load = bm.loadavg()
         if len(fns) == 1:
-            with PeakMemory(device) as peak:
-                res = time_iterations(fns[0], args.iters, args.warmup, device)
+            with bm.PeakMemory(device) as peak:
+                res = bm.time_iterations(fns[0], args.iters, args.warmup,
+                                         device)
             res.update(
                 peak_memory_bytes=peak.bytes,
                 peak_memory_kind=peak.kind,
                 peak_memory_scope=peak.scope)
             paired = None
         else:
-            paired = time_paired(fns[0], fns[1], args.iters, args.warmup,
-                                 device)
+            paired = bm.time_paired(fns[0], fns[1], args.iters, args.warmup,
+                                    device)
             res = paired['main']
             res['ratio_to_baseline'] = paired['ratio']
-        load = _mean_load(load, loadavg())
+        load = _mean_load(load, bm.loadavg())
         if args.profile:
             step = args.warmup + args.iters
-            profiles = [profile_step(f, step, device) for f in fns]
+            profiles = [bm.profile_step(f, step, device) for f in fns]
             res['profile'] = profiles[0]
             if paired is not None:
                 paired['baseline']['profile'] = profiles[1]
@@ -366,7 +366,7 @@ def run(args) -> dict:
         macs_per_sequence=info['macs_per_sequence'],
         params=info['params'],
         flop_convention=entries[0][3]['convention'],
-        machine=machine_info(device),
+        machine=bm.machine_info(device),
         results=rows)
     if args.baseline:
         out['baseline'] = dict(
@@ -434,12 +434,12 @@ def format_report(out: dict) -> str:
         rows += [
             dict(r, mode=r['mode'] + ' (baseline)') for r in base['results']
         ]
-    lines += ['', format_table(rows)]
+    lines += ['', bm.format_table(rows)]
     if out['compile'] or out['compile_regions']:
         for r in rows:
             if r.get('warmup_wall'):
                 lines.append(f'{r["mode"]}: first step '
-                             f'{format_seconds(r["warmup_wall"][0])}, '
+                             f'{bm.format_seconds(r["warmup_wall"][0])}, '
                              'compilation included')
     for r in out['results']:
         lines += _profile_lines(r, r['mode'])
@@ -452,8 +452,8 @@ def format_report(out: dict) -> str:
             lines.append(f'{r["mode"]}: {ratio["median"]:.3f} x the baseline '
                          f'(median of {ratio["n"]} per-round ratios, q1..q3 '
                          f'{ratio["q1"]:.3f}..{ratio["q3"]:.3f}; time '
-                         f'{format_seconds(r["wall"]["median"])} against '
-                         f'{format_seconds(base_wall["median"])})')
+                         f'{bm.format_seconds(r["wall"]["median"])} against '
+                         f'{bm.format_seconds(base_wall["median"])})')
     return '\n'.join(lines)
 
 
@@ -475,7 +475,7 @@ def _profile_lines(row: dict, label: str) -> list:
     if prof['device_time_s'] is not None:
         busy = prof['device_time_s'] / row['wall']['median']
         line += (f', ran {prof["device_events"]:,} device kernels/copies '
-                 f'for {format_seconds(prof["device_time_s"])} ({busy:.0%} '
+                 f'for {bm.format_seconds(prof["device_time_s"])} ({busy:.0%} '
                  'of the median step)')
     return [line]
 

@@ -51,11 +51,11 @@ import traceback
 
 import torch
 
-from mmvp.analysis.benchmark import format_bytes, format_seconds
 from mmvp.utils import atomic_write_text
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark  # noqa: E402 (the benchmark tool beside this file)
+from benchmark_utils import format_bytes, format_seconds  # noqa: E402
 
 #: The paper-setting (Human3.6M) config of each backbone with MotionRNN,
 #: and the backbone's own.

@@ -1,7 +1,9 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Timing of training steps and inference of a video predictor.
 
-Reusable pieces of ``tools/analysis_tools/benchmark.py``:
+Helpers of ``tools/analysis_tools/benchmark.py`` and
+``benchmark_suite.py`` (imported from this folder, not part of the
+``mmvp`` package):
 
 * :func:`summarize`: median and spread of per-iteration times;
 * :func:`time_iterations`: warm-up, then wall-clock and process CPU time
@@ -14,7 +16,7 @@ Reusable pieces of ``tools/analysis_tools/benchmark.py``:
   preprocessing, scheduled sampling, forward, backward, optimiser step);
   inference is ``test_step`` under ``torch.no_grad``;
 * :func:`step_flops`: FLOPs of a step from the MAC count of
-  :func:`mmvp.analysis.count_complexity`.
+  ``count_complexity`` (``complexity.py`` beside this file).
 
 FLOP convention: 2 FLOPs per multiply-accumulate, MACs in the ``'true'``
 convention (the multiplications transposed convolutions really perform),
@@ -221,7 +223,8 @@ def build_optim_wrapper(model: nn.Module,
         lr (float): Learning rate of the default Adam.
         cfg (dict, optional): A config's ``optim_wrapper`` (e.g. with a
             ``fused`` or ``foreach`` Adam); default ``Adam(lr)`` in an
-            ``OptimWrapper``. ``amp`` replaces its wrapper type.
+            ``OptimWrapper``. ``amp`` replaces its wrapper type (by the
+            AMP flavour of ``NonFiniteSkipOptimWrapper`` for that one).
     """
     if amp is not None and amp not in AMP_DTYPES:
         raise ValueError(f'amp must be one of {sorted(AMP_DTYPES)} or None, '
@@ -230,8 +233,12 @@ def build_optim_wrapper(model: nn.Module,
     cfg = dict(cfg) if cfg else dict(
         type='OptimWrapper', optimizer=dict(type='Adam', lr=lr))
     if amp is not None:
+        # the config's non-finite skipping stays, in its AMP flavour
+        skip = cfg.get('type') in ('NonFiniteSkipOptimWrapper',
+                                   'NonFiniteSkipAmpOptimWrapper')
         cfg.update(
-            type='DeviceAmpOptimWrapper',
+            type='NonFiniteSkipAmpOptimWrapper'
+            if skip else 'DeviceAmpOptimWrapper',
             dtype='bfloat16' if amp == 'bf16' else 'float16',
             device=_device_type(device))
     from mmengine.registry import DefaultScope

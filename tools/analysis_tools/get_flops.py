@@ -27,16 +27,18 @@ Examples::
 """
 import argparse
 import json
+import os.path as osp
 import sys
 
 import torch
 from mmengine.config import Config, DictAction
 
-from mmvp.analysis import (H36M_SETTINGS, build_model_for_counting,
-                           closest_paper_row, count_complexity, describe_model,
-                           format_count, match_paper_row, sequence_settings)
 from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# the counter beside this file
+import complexity as cx  # noqa: E402
 
 # Where mmvp's counts differ from the reference implementation although the
 # function computed is the same (model_equations.md#mim, #e3d-lstm and
@@ -103,7 +105,7 @@ def parse_args(argv=None):
 
 def resolve_settings(cfg: Config, args) -> dict:
     model_cfg = cfg.model
-    preset = H36M_SETTINGS if args.h36m else {}
+    preset = cx.H36M_SETTINGS if args.h36m else {}
     if args.shape:
         height, width = args.shape
     elif preset:
@@ -120,8 +122,8 @@ def resolve_settings(cfg: Config, args) -> dict:
                                             preset.get('out_frames'))
     channels = args.img_channels or preset.get('img_channels')
     try:
-        return sequence_settings(model_cfg, height, width, in_frames,
-                                 out_frames, channels)
+        return cx.sequence_settings(model_cfg, height, width, in_frames,
+                                    out_frames, channels)
     except ValueError as err:
         raise SystemExit(f'{args.config}: {err}')
 
@@ -135,13 +137,13 @@ def run(args) -> dict:
     settings = resolve_settings(cfg, args)
     # the counter hooks every module: run them eagerly on any device
     cfg.model.pop('compile_regions', None)
-    model = build_model_for_counting(cfg.model, settings, args.device)
+    model = cx.build_model_for_counting(cfg.model, settings, args.device)
     shape = settings['input_shape']
     if args.device == 'meta':
         inputs = torch.empty(shape, device='meta')
     else:
         inputs = torch.rand(shape, device=args.device)
-    result = count_complexity(model, inputs)
+    result = cx.count_complexity(model, inputs)
 
     # backbone first, then the neck, then anything else (by name)
     groups = dict(
@@ -151,10 +153,11 @@ def run(args) -> dict:
                 'backbone': 0,
                 'neck': 1
             }.get(kv[0], 2), kv[0])))
-    paper = match_paper_row(result.params, result.macs_thop, result.macs_true)
-    is_h36m = all(settings[k] == v for k, v in H36M_SETTINGS.items())
-    closest = None if paper else closest_paper_row(result.params,
-                                                   result.macs_thop)
+    paper = cx.match_paper_row(result.params, result.macs_thop,
+                               result.macs_true)
+    is_h36m = all(settings[k] == v for k, v in cx.H36M_SETTINGS.items())
+    closest = None if paper else cx.closest_paper_row(result.params,
+                                                      result.macs_thop)
     backbone = cfg.model['backbone']
     notes = []
     if backbone['type'] == 'MIM' or (backbone['type'] == 'E3DLSTM'
@@ -162,7 +165,7 @@ def run(args) -> dict:
         notes.append(NOTES[backbone['type']])
     out = dict(
         config=args.config,
-        model=describe_model(cfg.model),
+        model=cx.describe_model(cfg.model),
         sequence={
             k: v
             for k, v in settings.items() if k != 'input_shape'
@@ -193,12 +196,12 @@ def format_report(out: dict, per_layer: bool = False) -> str:
         '',
     ]
     header = ('part', 'params', 'MACs (thop)', 'MACs (true)')
-    rows = [(name, f'{g["params"]:,}', format_count(g['macs_thop'], 'G'),
-             format_count(g['macs_true'], 'G'))
+    rows = [(name, f'{g["params"]:,}', cx.format_count(g['macs_thop'], 'G'),
+             cx.format_count(g['macs_true'], 'G'))
             for name, g in out['groups'].items()]
     rows.append(('total (executed convs)', f'{out["params"]:,}',
-                 format_count(out['macs_thop'],
-                              'G'), format_count(out['macs_true'], 'G')))
+                 cx.format_count(out['macs_thop'],
+                                 'G'), cx.format_count(out['macs_true'], 'G')))
     rows.append(('all parameters', f'{out["params_all"]:,}', '', ''))
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
 
@@ -211,9 +214,9 @@ def format_report(out: dict, per_layer: bool = False) -> str:
     lines += [fmt(header), rule]
     lines += [fmt(r) for r in rows[:-2]]
     lines += [rule, fmt(rows[-2]), fmt(rows[-1]), '']
-    lines.append(f'params {format_count(out["params"], "M")}, MACs '
-                 f'{format_count(out["macs_thop"], "G")} (thop) / '
-                 f'{format_count(out["macs_true"], "G")} (true)')
+    lines.append(f'params {cx.format_count(out["params"], "M")}, MACs '
+                 f'{cx.format_count(out["macs_thop"], "G")} (thop) / '
+                 f'{cx.format_count(out["macs_true"], "G")} (true)')
     paper = out['paper_row']
     if paper:
         lines.append(
@@ -238,8 +241,8 @@ def format_report(out: dict, per_layer: bool = False) -> str:
         for layer in out['layers']:
             lines.append(f'  {layer["name"]} [{layer["type"]}] x'
                          f'{layer["calls"]}  {layer["params"]:,}  '
-                         f'{format_count(layer["macs_thop"])} / '
-                         f'{format_count(layer["macs_true"])}')
+                         f'{cx.format_count(layer["macs_thop"])} / '
+                         f'{cx.format_count(layer["macs_true"])}')
     return '\n'.join(lines)
 
 

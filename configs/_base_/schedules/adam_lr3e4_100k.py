@@ -3,12 +3,12 @@
 # (CPU and CUDA; same update up to rounding): 9 ms instead of 15-22 ms per
 # step for the 4x64 models on CPU (docs/en/benchmarks.md).
 # NonFiniteSkipOptimWrapper: the update of a NaN/Inf loss is skipped on
-# the device (fused Adam is handed the flag); skip_nonfinite=True goes on
-# training after it, False stops (NonFiniteLossHook reports it).
+# the device (fused Adam is handed the flag). Training then stops (the
+# NonFiniteLossHook reports it); optim_wrapper.skip_nonfinite=True goes on
+# and stops after max_consecutive_skips (100) skipped iterations in a row.
+# Its AMP flavour is NonFiniteSkipAmpOptimWrapper (train.py --amp).
 optim_wrapper = dict(
     type='NonFiniteSkipOptimWrapper',
-    skip_nonfinite=False,
-    max_consecutive_skips=100,
     optimizer=dict(type='Adam', lr=3e-4, fused=True))
 param_scheduler = []
 
