@@ -117,12 +117,22 @@ def parse_args(argv=None):
     return args
 
 
-def output_paths(out: str, starts) -> list:
-    """One path per window: ``out`` itself for a single window."""
-    if len(starts) == 1:
-        return [out]
+def window_path(out: str, start: int) -> str:
+    """``<stem>_w<start><ext>``: the file of one of several windows."""
     stem, ext = osp.splitext(out)
-    return [f'{stem}_w{s:05d}{ext}' for s in starts]
+    return f'{stem}_w{start:05d}{ext}'
+
+
+def write_prediction(pred: dict, path: str, args) -> str:
+    frames = pred['pred_frames']
+    if args.with_input:
+        frames = np.concatenate([pred['input_frames'], frames])
+    if args.scale > 1:
+        frames = frames.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
+    write_video(frames, path, fps=args.fps)
+    print(f'window at frame {pred["window_start"]}: '
+          f'{len(pred["pred_frames"])} predicted frames -> {path}')
+    return path
 
 
 def main(argv=None):
@@ -141,27 +151,30 @@ def main(argv=None):
         raise ValueError(f'{args.config}: the model index lists no weights '
                          'for this model; give a checkpoint file')
     print(f'frame interval: {inferencer.frame_interval}')
-    # the true future is not written: decode only the observed frames
-    result = inferencer(
+    # windows are decoded, predicted and written one batch at a time; the
+    # true future is not written, so only the observed frames are decoded
+    preds = inferencer.iter_predictions(
         args.video,
         num_frames=args.num_frames,
         start=args.start,
         stride=args.stride,
         batch_size=args.batch_size,
         with_gt=False)
-    preds = result['predictions']
-    paths = output_paths(args.out, [p['window_start'] for p in preds])
-    for pred, path in zip(preds, paths):
-        frames = pred['pred_frames']
-        if args.with_input:
-            frames = np.concatenate([pred['input_frames'], frames])
-        if args.scale > 1:
-            frames = frames.repeat(
-                args.scale, axis=1).repeat(
-                    args.scale, axis=2)
-        write_video(frames, path, fps=args.fps)
-        print(f'window at frame {pred["window_start"]}: '
-              f'{len(pred["pred_frames"])} predicted frames -> {path}')
+    # a single window is written to --out itself: hold the first one
+    # until the second shows whether there are several
+    first = next(preds)
+    paths = []
+    for pred in preds:
+        if not paths:
+            paths.append(
+                write_prediction(first,
+                                 window_path(args.out, first['window_start']),
+                                 args))
+        paths.append(
+            write_prediction(pred, window_path(args.out, pred['window_start']),
+                             args))
+    if not paths:
+        paths.append(write_prediction(first, args.out, args))
     return paths
 
 

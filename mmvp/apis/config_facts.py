@@ -18,7 +18,7 @@ __all__ = [
 _SIZE_KEYS = ('frame_size', 'image_size', 'img_size', 'resolution')
 
 
-def _as_hw(value: Any, where: str) -> Tuple[int, int]:
+def as_hw(value: Any, where: str) -> Tuple[int, int]:
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
     if isinstance(value, (list, tuple)) and len(value) == 2:
@@ -39,15 +39,15 @@ def config_frame_size(cfg: Config) -> Optional[Tuple[int, int]]:
         dataset = (cfg.get(loader) or {}).get('dataset') or {}
         for key in _SIZE_KEYS:
             if dataset.get(key) is not None:
-                return _as_hw(dataset[key], f'{loader}.dataset.{key}')
+                return as_hw(dataset[key], f'{loader}.dataset.{key}')
         meta = dataset.get('metainfo') or {}
         if isinstance(meta, dict) and meta.get('resolution') is not None:
-            return _as_hw(meta['resolution'],
-                          f'{loader}.dataset.metainfo.resolution')
+            return as_hw(meta['resolution'],
+                         f'{loader}.dataset.metainfo.resolution')
         for step in dataset.get('pipeline') or []:
             if 'Resize' in str(step.get('type', '')) and \
                     step.get('scale') is not None:
-                w, h = _as_hw(step['scale'], f'{loader} Resize.scale')
+                w, h = as_hw(step['scale'], f'{loader} Resize.scale')
                 return h, w
         dataset_type = dataset.get('type')
         if isinstance(dataset_type, str):
@@ -57,8 +57,8 @@ def config_frame_size(cfg: Config) -> Optional[Tuple[int, int]]:
                 for key in _SIZE_KEYS:
                     if key in params and isinstance(params[key].default,
                                                     (int, tuple, list)):
-                        return _as_hw(params[key].default,
-                                      f'{dataset_type} default {key}')
+                        return as_hw(params[key].default,
+                                     f'{dataset_type} default {key}')
     return None
 
 

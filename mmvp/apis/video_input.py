@@ -14,11 +14,10 @@ from typing import Optional, Union
 
 import numpy as np
 
-from mmvp.datasets.transforms import BaseDecode
 from mmvp.datasets.video_io import (VideoReadError, array_info,
                                     count_video_frames, list_frame_folder)
 
-__all__ = ['VideoInput', 'open_input', 'InMemoryDecode', 'ARRAY_EXTENSIONS']
+__all__ = ['VideoInput', 'open_input', 'ARRAY_EXTENSIONS']
 
 ARRAY_EXTENSIONS = ('.npy', '.npz')
 InputType = Union[str, os.PathLike, np.ndarray]
@@ -118,17 +117,3 @@ def open_input(source: InputType,
     except (VideoReadError, ValueError) as err:
         raise RuntimeError(f'cannot decode video "{path}": {err}') from err
     return VideoInput(path, 'video', num, dict(filename=path))
-
-
-class InMemoryDecode(BaseDecode):
-    """The decode step of a numpy array input: rows ``frame_inds`` of
-    ``results['array']``, converted to ``color_type`` like every decode
-    transform (alpha dropped, RGB -> grey by OpenCV's weights, grey
-    repeated for colour)."""
-
-    def read(self, results: dict, inds: np.ndarray) -> np.ndarray:
-        frames = results['array']
-        if inds.min() < 0 or inds.max() >= len(frames):
-            raise ValueError(f'{results["filename"]}: frame {inds.max()} '
-                             f'requested, the array has {len(frames)}')
-        return np.ascontiguousarray(frames[inds])

@@ -11,82 +11,24 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
-from mmcv.transforms import BaseTransform
 from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
-from mmvp.datasets.transforms import (DECODE_TRANSFORMS, PackVideoPredInputs,
-                                      ResizeFrames)
+from mmvp.datasets.transforms import PackVideoPredInputs, ResizeFrames
 from mmvp.registry import INFERENCERS, MODELS, TRANSFORMS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import (check_checkpoint_compatibility, register_all_modules,
                         safe_load)
-from .config_facts import frame_interval_of, metainfo_of_test_dataset
+from .config_facts import as_hw, frame_interval_of, metainfo_of_test_dataset
+from .inference_pipeline import (PIPELINE_KEY, FitFrameSize, InferencePipeline,
+                                 build_decoders, split_test_pipeline)
 from .model_index import resolve_model
-from .video_input import InMemoryDecode, open_input
+from .video_input import open_input
 
 InputType = Union[str, os.PathLike, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
-
-# the decode step of old configs, kept registered by the datasets
-_LEGACY_DECODE = 'LoadVideoFrames'
-
-
-def _as_hw(value, where: str) -> Tuple[int, int]:
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise ValueError(f'{where}: expected a frame size int or (height, '
-                     f'width), got {value!r}')
-
-
-class FitFrameSize(BaseTransform):
-    """Resize the frames to ``size_hw``: ``cv2.INTER_AREA`` when the frames
-    shrink, ``cv2.INTER_LINEAR`` when they grow (inference only: the size a
-    user asks for, or the dataset's frame size when the test pipeline has
-    no resize step)."""
-
-    def __init__(self, size_hw: Tuple[int, int]):
-        self.size_hw = tuple(size_hw)
-        h, w = self.size_hw
-        self.shrink = ResizeFrames((w, h), interpolation='area')
-        self.grow = ResizeFrames((w, h), interpolation='linear')
-
-    def transform(self, results: dict) -> dict:
-        height, width = results['frames'].shape[1:3]
-        h, w = self.size_hw
-        step = self.shrink if height * width > h * w else self.grow
-        return step(results)
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(size_hw={self.size_hw})'
-
-
-class InferencePipeline:
-    """The config's test pipeline with its decode step replaced by the
-    decode transform of each input's storage (see
-    :class:`VideoPredInferencer`)."""
-
-    def __init__(self, decoders: Dict[str, BaseTransform],
-                 transforms: List[BaseTransform]):
-        self.decoders = decoders
-        self.transforms = transforms
-
-    def __call__(self, results: dict) -> dict:
-        results = self.decoders[results['storage']](results)
-        for step in self.transforms:
-            results = step(results)
-            if results is None:
-                raise RuntimeError(f'{step!r} dropped the window')
-        return results
-
-    def __repr__(self) -> str:
-        steps = ', '.join(repr(t) for t in self.transforms)
-        return (f'{self.__class__.__name__}(decoders='
-                f'{sorted(self.decoders)}, transforms=[{steps}])')
 
 
 @INFERENCERS.register_module()
@@ -167,7 +109,7 @@ class VideoPredInferencer(BaseInferencer):
     preprocess_kwargs: set = {'start', 'stride', 'num_frames', 'with_gt'}
     forward_kwargs: set = set()
     visualize_kwargs: set = {'return_vis', 'out_dir'}
-    postprocess_kwargs: set = set()
+    postprocess_kwargs: set = {'return_datasamples'}
 
     def __init__(self,
                  model: Union[str, Config, dict],
@@ -198,7 +140,7 @@ class VideoPredInferencer(BaseInferencer):
                 int(frame_interval) != frame_interval or frame_interval < 1):
             raise ValueError('frame_interval must be a positive int, got '
                              f'{frame_interval!r}')
-        self._frame_size_arg = (None if frame_size is None else _as_hw(
+        self._frame_size_arg = (None if frame_size is None else as_hw(
             frame_size, 'frame_size'))
         self._frame_interval_arg = frame_interval
         #: the checkpoint loaded (None: random weights)
@@ -241,24 +183,9 @@ class VideoPredInferencer(BaseInferencer):
     def _init_pipeline(self, cfg: Config) -> InferencePipeline:
         """The test pipeline with its decode step swapped (see the class
         docstring); sets :attr:`frame_interval` and :attr:`frame_size`."""
-        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-        where = 'test_dataloader.dataset.pipeline'
-        steps = dataset.get('pipeline')
-        if not steps:
-            raise ValueError(f'the config has no {where}; the inferencer '
-                             'prepares inputs with the test pipeline')
-        decode, rest = None, []
-        for step in steps:
-            kind = step.get('type') if isinstance(step, dict) else None
-            kind = getattr(kind, '__name__', kind)
-            if kind in DECODE_TRANSFORMS or kind == _LEGACY_DECODE:
-                if decode is not None:
-                    raise ValueError(f'{where} has two decode steps: '
-                                     f'{decode["type"]} and {kind}')
-                decode = dict(step, type=kind)
-            else:
-                rest.append(copy.deepcopy(step))
-        decoders = self._init_decoders(decode, where)
+        decode, rest = split_test_pipeline(cfg)
+        decoders, self.video_backend = build_decoders(decode,
+                                                      self.img_channels)
         transforms = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in rest
         ]
@@ -267,7 +194,8 @@ class VideoPredInferencer(BaseInferencer):
             if isinstance(t, PackVideoPredInputs)
         ]
         if not packs:
-            raise ValueError(f'{where} has no PackVideoPredInputs step')
+            raise ValueError(f'{PIPELINE_KEY} has no PackVideoPredInputs '
+                             'step')
         resizes = [
             i for i, t in enumerate(transforms) if isinstance(t, ResizeFrames)
         ]
@@ -282,9 +210,10 @@ class VideoPredInferencer(BaseInferencer):
                 transforms.insert(packs[0], fit)
         elif resizes:
             w, h = transforms[resizes[-1]].scale
-            size, why = (h, w), f'{transforms[resizes[-1]]!r} of {where}'
+            size, why = (h, w), f'{transforms[resizes[-1]]!r} of the test ' \
+                'pipeline'
         elif facts.get('resolution') is not None:
-            size = _as_hw(facts['resolution'], 'test dataset resolution')
+            size = as_hw(facts['resolution'], 'test dataset resolution')
             why = 'the test dataset\'s resolution'
             transforms.insert(packs[0], FitFrameSize(size))
         if size is not None:
@@ -306,42 +235,6 @@ class VideoPredInferencer(BaseInferencer):
             f'({facts["interval_source"]})',
             logger='current')
         return InferencePipeline(decoders, transforms)
-
-    def _init_decoders(self, decode: Optional[dict],
-                       where: str) -> Dict[str, BaseTransform]:
-        """One decode transform per input storage, with the colour handling
-        of the config's decode step (inputs are local files or arrays, so
-        the config's ``backend_args`` are not used)."""
-        if decode is not None and decode['type'] == 'FrameCacheDecode':
-            raise ValueError(
-                f'{where} decodes a frame cache (FrameCacheDecode): the cache '
-                'already holds cropped and resized frames, so this pipeline '
-                'has no crop or resize steps and cannot prepare a video. '
-                'Predict with the config of the same protocol that decodes '
-                'videos (its pipeline has the crop and resize).')
-        decode = decode or {}
-        out_key = decode.get('out_key', 'frames')
-        if out_key != 'frames':
-            raise ValueError(
-                f'{where}: its {decode["type"]} step loads raw values '
-                f'(out_key={out_key!r}) that a later step encodes with '
-                'dataset-specific keys; the inferencer takes uint8 frames, '
-                'so use a config whose pipeline decodes frames')
-        color_type = decode.get('color_type')
-        if color_type is None:
-            color_type = ('color'
-                          if decode or self.img_channels != 1 else 'grayscale')
-        video = 'DecordDecode'
-        if decode.get('type') == 'OpenCVDecode' or decode.get(
-                'backend') == 'opencv':
-            video = 'OpenCVDecode'
-        args = dict(color_type=color_type)
-        self.video_backend = 'opencv' if video == 'OpenCVDecode' else 'decord'
-        return dict(
-            video=TRANSFORMS.build(dict(type=video, **args)),
-            frames=TRANSFORMS.build(dict(type='FrameFolderDecode', **args)),
-            array=TRANSFORMS.build(dict(type='ArrayDecode', **args)),
-            memory=InMemoryDecode(**args))
 
     def _dataset_facts(self, cfg: Config, need_size: bool) -> dict:
         """Frame interval (and, with ``need_size``, frame size) of the
@@ -576,6 +469,30 @@ class VideoPredInferencer(BaseInferencer):
                         pred_frames=_hwc(pred),
                         gt_frames=_hwc(sample.future_frames[:num])))
         return dict(predictions=results, visualization=visualization or [])
+
+    def iter_predictions(self,
+                         inputs: InputsType,
+                         batch_size: int = 1,
+                         **kwargs) -> Iterator[dict]:
+        """Yield the predictions of :meth:`__call__` one window at a time,
+        each batch decoded, predicted and postprocessed before the next is
+        read (``tools/predict.py`` writes every window as it comes).
+
+        Args:
+            inputs: As for :meth:`__call__`.
+            batch_size (int): Windows per forward pass.
+            **kwargs: ``num_frames``, ``start``, ``stride``, ``with_gt``,
+                ``return_datasamples``.
+        """
+        pre, fwd, vis, post = self._dispatch_kwargs(**kwargs)
+        if vis:
+            raise ValueError('iter_predictions draws no strips; got '
+                             f'{sorted(vis)}')
+        data = self.preprocess(
+            self._inputs_to_list(inputs), batch_size=batch_size, **pre)
+        for batch in data:
+            preds = self.forward(batch, **fwd)
+            yield from self.postprocess(preds, None, **post)['predictions']
 
     def __call__(self,
                  inputs: InputsType,

@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from mmvp.apis import VideoPredInferencer, list_models, resolve_model
 from mmvp.apis.config_facts import frame_interval_of, metainfo_of_test_dataset
-from mmvp.apis.video_input import InMemoryDecode
+from mmvp.apis.inference_pipeline import InMemoryDecode
 from mmvp.registry import MODELS, TRANSFORMS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import register_all_modules
@@ -122,6 +122,16 @@ def test_one_window_decoded_at_a_time(grey, with_gt):
     else:
         assert sizes == [3] * len(out)
         assert all(len(p['gt_frames']) == 0 for p in out)
+    # window by window: the first prediction comes after one decode
+    log.clear()
+    stream = inferencer.iter_predictions(
+        _frames(40), num_frames=2, stride=5, with_gt=with_gt)
+    first = next(stream)
+    assert [e[0] for e in log] == ['decode', 'forward']
+    rest = list(stream)
+    for a, b in zip([first] + rest, out):
+        assert a['window_start'] == b['window_start']
+        assert np.array_equal(a['pred_frames'], b['pred_frames'])
 
 
 def test_frame_interval_from_the_dataset_and_override(grey, tmp_path):
