@@ -49,6 +49,16 @@ def _check_float(x: torch.Tensor, name: str) -> None:
                         f'scale, got dtype {x.dtype}')
 
 
+def _float64_pair(pred: ArrayLike, gt: ArrayLike, clip_pred: bool):
+    """Checked float frame stacks in float64, the prediction clipped to
+    [0, 1] when ``clip_pred``."""
+    pred, gt = _check_pair(pred, gt)
+    _check_float(pred, 'pred')
+    _check_float(gt, 'gt')
+    pred = pred.double()
+    return (pred.clamp(0, 1) if clip_pred else pred), gt.double()
+
+
 def to_uint8(frames: ArrayLike, rounding: str = 'trunc') -> torch.Tensor:
     """Convert [0, 1] float frames to uint8 like ``np.uint8(clip(v) * 255)``.
 
@@ -97,13 +107,8 @@ def frame_squared_error_sum(pred: ArrayLike,
     Returns:
         torch.Tensor: float64, shape ``[N]``.
     """
-    pred, gt = _check_pair(pred, gt)
-    _check_float(pred, 'pred')
-    _check_float(gt, 'gt')
-    pred = pred.double()
-    if clip_pred:
-        pred = pred.clamp(0, 1)
-    return (gt.double() - pred).pow(2).flatten(1).sum(1)
+    pred, gt = _float64_pair(pred, gt, clip_pred)
+    return (gt - pred).pow(2).flatten(1).sum(1)
 
 
 def frame_abs_error_sum(pred: ArrayLike,
@@ -118,13 +123,8 @@ def frame_abs_error_sum(pred: ArrayLike,
     Returns:
         torch.Tensor: float64, shape ``[N]``.
     """
-    pred, gt = _check_pair(pred, gt)
-    _check_float(pred, 'pred')
-    _check_float(gt, 'gt')
-    pred = pred.double()
-    if clip_pred:
-        pred = pred.clamp(0, 1)
-    return (pred - gt.double()).abs().flatten(1).sum(1)
+    pred, gt = _float64_pair(pred, gt, clip_pred)
+    return (pred - gt).abs().flatten(1).sum(1)
 
 
 def ssim_frames(img1: ArrayLike,

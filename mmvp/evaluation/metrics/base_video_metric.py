@@ -21,7 +21,7 @@ conventions (clipping, uint8 conversion, sum or mean); see
 ``docs/en/advanced_guides/metric_conventions.md``.
 """
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -177,12 +177,19 @@ class BaseVideoMetric(BaseMetric):
             f'{self.__class__.__name__} must implement compare() or '
             'process_sample()')
 
-    def last_input_frame(self, sample: dict, data_batch: Any, index: int,
-                         num_out: int) -> torch.Tensor:
-        """The last context frame of sequence ``index`` as [0, 1] float."""
+    def input_frames(self, data_batch: Any, index: int,
+                     needed_by: str) -> torch.Tensor:
+        """The packed uint8 frames ``[T, C, H, W]`` of sequence ``index``
+        (``data_batch['inputs'][index]``), checked.
+
+        Args:
+            data_batch (Any): the raw batch given to :meth:`process`.
+            index (int): position of the sample in the batch.
+            needed_by (str): what needs them, for the error message.
+        """
         cls = self.__class__.__name__
         if not isinstance(data_batch, dict) or 'inputs' not in data_batch:
-            raise KeyError(f"{cls}(baselines=('copy_last', ...)) needs "
+            raise KeyError(f'{cls}({needed_by}) needs '
                            "data_batch['inputs'] (uint8 [T, C, H, W] per "
                            'sample)')
         inputs = data_batch['inputs']
@@ -194,6 +201,14 @@ class BaseVideoMetric(BaseMetric):
             raise ValueError(f"{cls}: data_batch['inputs'][{index}] must be "
                              'a uint8 tensor [T, C, H, W], got shape '
                              f'{tuple(frames.shape)} dtype {frames.dtype}')
+        return frames
+
+    def last_input_frame(self, sample: dict, data_batch: Any, index: int,
+                         num_out: int) -> torch.Tensor:
+        """The last context frame of sequence ``index`` as [0, 1] float."""
+        cls = self.__class__.__name__
+        frames = self.input_frames(data_batch, index,
+                                   "baselines=('copy_last', ...)")
         in_frames = sample.get('in_frames', None)
         if in_frames is None:
             in_frames = frames.shape[0] - num_out
@@ -247,6 +262,18 @@ class BaseVideoMetric(BaseMetric):
                 counts[f'{key}_{name}'] = value
         return dict(frames=frames, counts=counts)
 
+    def sample_stats(self, data_batch: Any,
+                     data_samples: Sequence) -> Iterator[Tuple[dict, Any]]:
+        """``(sample, process_sample(...))`` of every sample of a batch, the
+        sample as a dict, its frames checked by :meth:`get_frames`."""
+        for index, sample in enumerate(data_samples):
+            if isinstance(sample, BaseDataElement):
+                sample = sample.to_dict()
+            pred, gt = self.get_frames(sample, index)
+            with torch.no_grad():
+                yield sample, self.process_sample(pred, gt, sample,
+                                                  data_batch, index)
+
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Reduce every sequence to per-frame float64 rows (one result each).
 
@@ -256,13 +283,7 @@ class BaseVideoMetric(BaseMetric):
             data_samples (Sequence[dict]): model outputs with
                 ``pred_frames`` and ``gt_frames``.
         """
-        for index, sample in enumerate(data_samples):
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            pred, gt = self.get_frames(sample, index)
-            with torch.no_grad():
-                stats = self.process_sample(pred, gt, sample, data_batch,
-                                            index)
+        for _, stats in self.sample_stats(data_batch, data_samples):
             rows = OrderedDict()
             for name, row in stats['frames'].items():
                 row = torch.as_tensor(row).detach()

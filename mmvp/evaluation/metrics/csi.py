@@ -4,7 +4,6 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.structures import BaseDataElement
 
 from mmvp.registry import METRICS
 from mmvp.utils.dbz_encoding import DBZ_ENCODINGS
@@ -143,17 +142,11 @@ class CSIMetric(BaseVideoMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
         """Store the per-frame contingency counts of every sequence."""
-        for index, sample in enumerate(data_samples):
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            pred, gt = self.get_frames(sample, index)
-            with torch.no_grad():
-                counts = self.process_sample(pred, gt, sample, data_batch,
-                                             index)['counts']
+        for sample, stats in self.sample_stats(data_batch, data_samples):
             self.results.append(
                 dict(
                     sample_idx=sample_index(sample),
-                    counts=counts.cpu().numpy().astype(np.int64)))
+                    counts=stats['counts'].cpu().numpy().astype(np.int64)))
 
     # ------------------------------------------------------------------
     def _official_batches(self, results: list) -> List[np.ndarray]:

@@ -6,7 +6,6 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.structures import BaseDataElement
 
 from mmvp.registry import METRICS
 from ..functional import (I3D_FILENAME, fvd_clips, fvd_from_features,
@@ -113,20 +112,9 @@ class FVDMetric(BaseVideoMetric):
         if not self.include_context:
             real = torch.floor(gt.float().clamp(0, 1) * 255).to(torch.uint8)
             return dict(real=real, fake=fake_out)
-        if not isinstance(data_batch, dict) or 'inputs' not in data_batch:
-            raise KeyError(f'{cls}(include_context=True) needs '
-                           "data_batch['inputs'] (uint8 [T, C, H, W] per "
-                           'sample); set include_context=False to compare '
-                           'the output frames only')
-        inputs = data_batch['inputs']
-        if index >= len(inputs):
-            raise ValueError(f"{cls}: data_batch['inputs'] has {len(inputs)}"
-                             f' entries, data_samples[{index}] has none')
-        frames = torch.as_tensor(inputs[index])
-        if frames.dtype != torch.uint8 or frames.dim() != 4:
-            raise ValueError(f"{cls}: data_batch['inputs'][{index}] must be "
-                             'a uint8 tensor [T, C, H, W], got shape '
-                             f'{tuple(frames.shape)} dtype {frames.dtype}')
+        frames = self.input_frames(
+            data_batch, index, 'include_context=True; set '
+            'include_context=False to compare the output frames only')
         num_out = pred.shape[0]
         in_frames = sample.get('in_frames', None)
         in_frames = (frames.shape[0] -
@@ -163,11 +151,7 @@ class FVDMetric(BaseVideoMetric):
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
         """Detector features of the real and fake clip of each sequence."""
         reals, fakes = [], []
-        for index, sample in enumerate(data_samples):
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            pred, gt = self.get_frames(sample, index)
-            clips = self.process_sample(pred, gt, sample, data_batch, index)
+        for _, clips in self.sample_stats(data_batch, data_samples):
             reals.append(clips['real'])
             fakes.append(clips['fake'])
         if not reals:
