@@ -1,17 +1,21 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from .base_clip_dataset import BaseClipDataset, InvalidSourceError
 from .base_digit_video import BaseDigitVideoDataset
+from .clip_dataset import BaseClipDataset, ClipDataset, InvalidSourceError
 from .clip_index import clip_starts, mim_flat_clip_index, read_clip_list
 from .digit_sources import (GlyphDigitSource, MNISTDigitSource,
                             build_digit_source, read_idx)
 from .h36m import H36MDataset
 from .moving_mnist import (MovingMNISTDataset, generate_moving_mnist_sequence,
                            moving_mnist_trajectory)
+from .protocols import (CLIP_PROTOCOLS, BaseClipProtocol, H36MMimProtocol,
+                        H36MOpenSTLProtocol, MeteoNetProtocol,
+                        VideoFolderProtocol)
 from .radar import MeteoNetDataset, RadarDataset, load_meteonet_dates
 from .transforms import *  # noqa: F401,F403
 from .transforms import PackVideoPredInputs
 from .video_folder import VideoFolderDataset
-from .video_io import VideoReadError, count_video_frames, read_video_frames
+from .video_io import (VideoReadError, count_video_frames, read_video_frames,
+                       video_info)
 from .vmnist import VMNISTDataset
 from .vmnist_protocol import (VMNIST_PROTOCOL, generate_vmnist_sequence,
                               render_vmnist, sample_vmnist_params, vmnist_rng,
@@ -23,9 +27,11 @@ __all__ = [
     'generate_moving_mnist_sequence', 'moving_mnist_trajectory',
     'VMNISTDataset', 'VMNIST_PROTOCOL', 'generate_vmnist_sequence',
     'render_vmnist', 'sample_vmnist_params', 'vmnist_rng', 'vmnist_trajectory',
-    'PackVideoPredInputs', 'BaseClipDataset', 'InvalidSourceError',
-    'clip_starts', 'mim_flat_clip_index', 'read_clip_list', 'H36MDataset',
-    'VideoReadError', 'count_video_frames', 'read_video_frames',
-    'VideoFolderDataset', 'RadarDataset', 'MeteoNetDataset',
-    'load_meteonet_dates'
+    'PackVideoPredInputs', 'BaseClipDataset', 'ClipDataset',
+    'InvalidSourceError', 'CLIP_PROTOCOLS', 'BaseClipProtocol',
+    'H36MMimProtocol', 'H36MOpenSTLProtocol', 'MeteoNetProtocol',
+    'VideoFolderProtocol', 'video_info', 'clip_starts', 'mim_flat_clip_index',
+    'read_clip_list', 'H36MDataset', 'VideoReadError', 'count_video_frames',
+    'read_video_frames', 'VideoFolderDataset', 'RadarDataset',
+    'MeteoNetDataset', 'load_meteonet_dates'
 ]

@@ -1,11 +1,14 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Clip indexes built from metadata only (frame counts and file names).
 
-* :func:`clip_starts`: evenly spaced clips inside one sequence (spec 1.3
-  step 4 for Human3.6M from video, and the generic folders).
+* :func:`clip_starts`: evenly spaced clips inside one sequence (Human3.6M
+  from video, see
+  ``docs/en/advanced_guides/dataset_protocols.md#protocol-mim``, and the
+  generic folders).
 * :func:`mim_flat_clip_index`: the index of the official MIM / MotionRNN
-  Human3.6M provider over one flat, sorted JPEG folder (spec 1.1 step 4),
-  reproduced exactly, quirks included.
+  Human3.6M provider over one flat, sorted JPEG folder
+  (``dataset_protocols.md#the-official-loader``), reproduced exactly, quirks
+  included.
 * :func:`read_clip_list`: ``path [start [split]]`` list files.
 """
 import os.path as osp
@@ -68,8 +71,9 @@ def mim_flat_clip_index(names: Sequence[str],
                         raw_step: int = 5) -> List[int]:
     """Clip start positions in ``names`` as the official provider makes them.
 
-    Spec 1.1 step 4 (``thuml/MotionRNN`` ``core/data_provider/human.py``,
-    identical in MIM), for the already filtered and sorted file names:
+    See ``docs/en/advanced_guides/dataset_protocols.md#the-official-loader``
+    (``thuml/MotionRNN`` ``core/data_provider/human.py``, identical in MIM),
+    for the already filtered and sorted file names:
     ``index = 0``; while ``index + interval * seq_len - 1 < N``: compare
     ``names[index]`` with ``names[index + interval * (seq_len - 1)]``; if
     the parts before the first ``.`` differ or the camera ids differ,

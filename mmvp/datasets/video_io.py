@@ -5,8 +5,8 @@ Videos are read with decord when it is installed; on decord's errors
 (``RuntimeError`` and ``DECORDError``, which is not a ``RuntimeError``)
 the file is read again with OpenCV, sequentially from the first frame,
 with BGR -> RGB conversion. ``CAP_PROP_FRAME_COUNT`` and
-``CAP_PROP_POS_FRAMES`` are never trusted (ENVIRONMENT.md 7: they are
-garbage on broken headers). Every error names the file and the problem.
+``CAP_PROP_POS_FRAMES`` are never trusted (they are garbage on broken
+headers). Every error names the file and the problem.
 
 All readers return ``np.uint8`` arrays ``[N, H, W, C]`` (RGB for colour).
 """
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
-try:  # decord is optional (no macOS-ARM wheels, STYLE.md 5)
+try:  # decord is optional (no macOS-ARM wheels)
     import decord
     from decord._ffi.base import DECORDError
 except ImportError:  # pragma: no cover - depends on the environment
@@ -34,17 +34,17 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 __all__ = [
     'VideoReadError', 'DECORDError', 'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS',
-    'decord_available', 'count_video_frames', 'read_video_frames',
-    'iter_video_frames', 'read_image', 'read_images', 'list_frame_folder',
-    'check_frame_numbers', 'read_array_frames', 'array_info', 'is_video_file',
-    'is_image_file'
+    'decord_available', 'count_video_frames', 'video_info',
+    'read_video_frames', 'iter_video_frames', 'read_image', 'read_images',
+    'list_frame_folder', 'check_frame_numbers', 'read_array_frames',
+    'array_info', 'is_video_file', 'is_image_file'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
                     '.mpeg', '.wmv', '.flv')
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 BACKENDS = ('decord', 'opencv')
-# decord's errors that trigger the OpenCV fallback (ENVIRONMENT.md 7)
+# decord's errors that trigger the OpenCV fallback
 DECODE_ERRORS = (RuntimeError, DECORDError)
 
 _FALLBACK_LOGGED = set()
@@ -165,6 +165,29 @@ def count_video_frames(path: str, backend: str = 'decord') -> int:
             err = e
         _log_fallback(path, err)
     return _cv2_count(path, err)
+
+
+def video_info(path: str, backend: str = 'decord') -> Tuple[int, float]:
+    """``(frames, fps)`` of a video: the frame count as
+    :func:`count_video_frames` reads it, and the container's average frame
+    rate (0.0 when it is not known)."""
+    _check_file(path)
+    err = None
+    if _use_decord(backend):
+        try:
+            vr = _open_decord(path)
+            num = len(vr)
+            if num > 0:
+                return num, float(vr.get_avg_fps() or 0.0)
+            err = RuntimeError('decord reports 0 frames')
+        except DECODE_ERRORS as e:
+            err = e
+        _log_fallback(path, err)
+    num = _cv2_count(path, err)
+    cap = cv2.VideoCapture(path)
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    cap.release()
+    return num, fps
 
 
 def _cv2_read(path: str,

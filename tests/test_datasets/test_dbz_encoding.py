@@ -9,7 +9,8 @@ from mmvp.datasets.dbz_encoding import dbz_to_pixel, pixel_to_dbz
 @pytest.mark.parametrize('level,pixel', [(20, 10), (30, 30), (40, 50),
                                          (50, 70)])
 def test_motionrnn_thresholds_in_uint8(level, pixel):
-    # spec 2.2 table: an event at L dBZ is uint8 p >= 2L - 30
+    # dataset_protocols.md#dbz-encodings: an event at L dBZ is uint8
+    # p >= 2L - 30
     at = np.array([pixel / 255 + 1e-7])
     below = np.array([(pixel - 1) / 255 + 1e-7])
     assert pixel_to_dbz(at, 'motionrnn')[0] >= level

@@ -51,13 +51,13 @@ OPENSTL_LIST = [
     'images/S1_Walking_1.55011271_,51,121',
 ]
 MIM_PIPE = [
-    dict(type='LoadVideoFrames'),
+    dict(type='DecordDecode'),
     dict(type='CenterCropFrames', border_ratio=0.25),
     dict(type='ResizeFrames', scale=32, interpolation='linear'),
     dict(type='PackVideoPredInputs'),
 ]
 OPENSTL_PIPE = [
-    dict(type='LoadVideoFrames'),
+    dict(type='DecordDecode'),
     dict(type='ResizeFrames', scale=48, interpolation='linear'),
     dict(type='PackVideoPredInputs'),
 ]
@@ -198,37 +198,48 @@ def build(case, r):
             r['raw'],
             split='test',
             backend='opencv',
-            pipeline=[dict(MIM_PIPE[0], backend='opencv')] + MIM_PIPE[1:])
+            pipeline=[dict(type='LoadVideoFrames', backend='opencv')] +
+            MIM_PIPE[1:])
+    jpeg_pipe = [dict(type='FrameFolderDecode')] + MIM_PIPE[1:]
+    # a frame cache holds cropped and resized frames: no geometric steps
+    cache_pipe = [dict(type='FrameCacheDecode'), MIM_PIPE[-1]]
     if case == 'h36m_mim_jpeg_test':
         return H36MDataset(
             r['jpeg'],
             split='test',
             source='jpeg',
             image_dir=osp.join(r['jpeg'], 'images'),
-            **h36m)
+            pipeline=jpeg_pipe)
     if case == 'h36m_mim_cache_test':
         return H36MDataset(
             r['raw'],
             split='test',
             source='cache',
             cache_dir=r['cache_mim'],
-            **h36m)
+            pipeline=cache_pipe)
     if case == 'h36m_mim_cache_train':
         return H36MDataset(
             r['raw'],
             split='train',
             source='cache',
             cache_dir=r['cache_mim'],
-            **h36m)
-    openstl = dict(
-        protocol='openstl', ann_file=r['ann'], pipeline=OPENSTL_PIPE)
+            pipeline=cache_pipe)
+    openstl = dict(protocol='openstl', ann_file=r['ann'])
     if case == 'h36m_openstl_video':
-        return H36MDataset(r['raw'], **openstl)
+        return H36MDataset(r['raw'], pipeline=OPENSTL_PIPE, **openstl)
     if case == 'h36m_openstl_jpeg':
-        return H36MDataset(r['jpeg'], source='jpeg', **openstl)
+        return H36MDataset(
+            r['jpeg'],
+            source='jpeg',
+            pipeline=[dict(type='FrameFolderDecode')] + OPENSTL_PIPE[1:],
+            **openstl)
     if case == 'h36m_openstl_cache':
         return H36MDataset(
-            r['raw'], source='cache', cache_dir=r['cache_openstl'], **openstl)
+            r['raw'],
+            source='cache',
+            cache_dir=r['cache_openstl'],
+            pipeline=cache_pipe,
+            **openstl)
     if case == 'radar':
         return RadarDataset(r['radar'], split='test', pipeline=RADAR_PIPE)
     if case == 'radar_hko_overlap':

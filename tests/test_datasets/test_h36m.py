@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Human3.6M loader (spec/data_and_metrics.md 1.1-1.3) on a generated
+"""Human3.6M loader
+(``docs/en/advanced_guides/dataset_protocols.md#human36m``) on a generated
 fixture with the raw ``S*/Videos/*.mp4`` layout: clip counts and frame
 indices against values computed here, pixels against an independent
 decode, the flat JPEG-folder protocol, the OpenSTL protocol, memory, and
@@ -15,8 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-import mmvp.datasets.base_clip_dataset as base_clip_dataset
+import mmvp.datasets.clip_dataset as clip_dataset
 import mmvp.datasets.h36m as h36m_module
+import mmvp.datasets.protocols.h36m as h36m_protocols
 from mmvp.datasets import H36MDataset, InvalidSourceError, VideoReadError
 
 torch.set_num_threads(1)
@@ -78,9 +80,9 @@ def write_h36m_tree(root, videos=FIXTURE_VIDEOS):
 
 
 def expected_mim_clips(videos, subjects, stride):
-    """Spec 1.3 computed here: keep Walking (token 1 of the key), sort by
-    key, n_img = ceil(n / 5), starts s = 0, S, ... with s + 14 <= n_img - 1,
-    raw frames 5 s + 10 k."""
+    """The protocol (dataset_protocols.md#protocol-mim) computed here: keep
+    Walking (token 1 of the key), sort by key, n_img = ceil(n / 5), starts
+    s = 0, S, ... with s + 14 <= n_img - 1, raw frames 5 s + 10 k."""
     kept = []
     for subject, name, n, _ in videos:
         if subject not in subjects:
@@ -113,7 +115,8 @@ def decode_all(path):
 
 
 def mim_frame(frame, size=128):
-    """Spec 1.3 step 5, written out: centre-half crop, INTER_LINEAR."""
+    """The protocol's geometry (dataset_protocols.md#protocol-mim) written
+    out: centre-half crop, INTER_LINEAR."""
     h, w = frame.shape[:2]
     crop = frame[h // 4:h - h // 4, w // 4:w - w // 4]
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -135,7 +138,7 @@ def clip_list(ds):
 @pytest.mark.parametrize('split,subjects,stride',
                          [('train', ('S1', 'S5', 'S6', 'S7', 'S8'), 10),
                           ('test', ('S9', 'S11'), 5)])
-def test_mim_clip_index_matches_spec(raw_root, split, subjects, stride):
+def test_mim_clip_index_matches_protocol(raw_root, split, subjects, stride):
     ds = H36MDataset(raw_root, split=split, pipeline=PIPELINE)
     expected = expected_mim_clips(FIXTURE_VIDEOS, subjects, stride)
     assert clip_list(ds) == expected
@@ -209,11 +212,12 @@ def test_crop_of_1002_high_frames():
     from mmvp.datasets.transforms import CenterCropFrames
     frames = np.zeros((1, 1002, 1000, 3), np.uint8)
     out = CenterCropFrames(border_ratio=0.25)(dict(frames=frames))
-    assert out['frames'].shape == (1, 502, 500, 3)  # spec 1.1 step 3
+    assert out['frames'].shape == (1, 502, 500, 3)  # a 1002-pixel camera
 
 
 # ----------------------------------------------------------------------
-# the flat JPEG folder of the MIM / MotionRNN code (spec 1.1)
+# the flat JPEG folder of the MIM / MotionRNN code
+# (dataset_protocols.md#the-official-loader)
 # ----------------------------------------------------------------------
 @pytest.fixture(scope='module')
 def jpeg_root(raw_root, tmp_path_factory):
@@ -244,7 +248,8 @@ def test_jpeg_protocol_reproduces_video_index(raw_root, jpeg_root, split):
         pipeline=PIPELINE)
     # same clips in stored-image units, except the official quirk: the
     # loop condition is global, so the last video's final start is lost
-    # when it ends exactly at the last image (spec 1.1)
+    # when it ends exactly at the last image
+    # (dataset_protocols.md#the-official-loader)
     want = [(s, [i // 5 for i in inds]) for s, inds in clip_list(video)]
     got = []
     for i in range(len(jpeg)):
@@ -272,7 +277,8 @@ def test_jpeg_protocol_reproduces_video_index(raw_root, jpeg_root, split):
 
 
 def test_jpeg_index_frame_number_rule(tmp_path):
-    """Spec 1.1 step 4 by hand: image 26 of a video is missing, so the clip
+    """The official index (dataset_protocols.md#the-official-loader) by hand:
+    image 26 of a video is missing, so the clip
     at position 0 spans 75 raw frames (rejected, index += 5) and the one at
     position 5 spans 70 (accepted); the loop stops at index 10 because
     10 + 15 < 25 is false."""
@@ -399,8 +405,8 @@ def test_index_of_100k_clips_is_small(tmp_path, monkeypatch):
             d.mkdir(parents=True, exist_ok=True)
             (d / f'Walking.{cam}.mp4').write_bytes(b'')
     n_raw = 5 * (10 * 4999 + 15)  # 5,000 clips per video
-    monkeypatch.setattr(h36m_module, 'count_video_frames',
-                        lambda path, backend: n_raw)
+    monkeypatch.setattr(h36m_protocols, 'video_info', lambda path, backend:
+                        (n_raw, 50.0))
     ds = H36MDataset(str(tmp_path), split='train', pipeline=PIPELINE)
     assert len(ds) == 100_000
     assert ds.get_data_info(99_999)['frame_inds'][-1] == 5 * (10 * 4999 + 14)
@@ -477,7 +483,7 @@ def test_skip_invalid_counts_and_logs_once(bad_root, monkeypatch):
         make(str(bad_root / 'S9' / 'Videos'))
     logged = []
     monkeypatch.setattr(
-        base_clip_dataset,
+        clip_dataset,
         'print_log',
         lambda msg, logger=None, level=logging.INFO: logged.append(
             (msg, level)))
@@ -501,8 +507,8 @@ def test_decode_failure_at_load_time(tmp_path, monkeypatch):
     write_video(videos / 'Walking.54138969.mp4', 71)
     bad = write_video(videos / 'Walking 1.55011271.mp4', 71)
     # frames past 20 are lost; decord reads the header only here
-    real = h36m_module.count_video_frames
-    monkeypatch.setattr(h36m_module, 'count_video_frames', lambda p, b: 200
+    real = h36m_protocols.video_info
+    monkeypatch.setattr(h36m_protocols, 'video_info', lambda p, b: (200, 50.0)
                         if p == bad else real(p, b))
     ds = H36MDataset(
         str(tmp_path), split='train', test_mode=True, pipeline=PIPELINE)
@@ -517,7 +523,7 @@ def test_decode_failure_at_load_time(tmp_path, monkeypatch):
         ds[idx]
     logged = []
     monkeypatch.setattr(
-        base_clip_dataset,
+        clip_dataset,
         'print_log',
         lambda msg, logger=None, level=logging.INFO: logged.append(msg))
     ds = H36MDataset(
@@ -530,7 +536,8 @@ def test_decode_failure_at_load_time(tmp_path, monkeypatch):
 
 
 def test_frame_count_caps(raw_root, tmp_path):
-    """Capping a video at its pose-annotation length (spec 1.3 step 3):
+    """Capping a video at its pose-annotation length
+    (dataset_protocols.md#protocol-mim):
     131 frames (27 stored images, 2 train clips) capped at 100 (20 images)
     leave one clip."""
     caps = tmp_path / 'caps.json'

@@ -1,7 +1,9 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """tools/dataset_converters/h36m_frame_cache.py and the cache source of
 H36MDataset: the cached clips equal the decoded ones, writes are atomic
-and resumable, mismatched pipelines fail, and the loader benchmark runs."""
+and resumable, the record's geometry is checked against the config (and
+against a pipeline that would repeat it), older records still read, and
+the loader benchmark runs."""
 import json
 import math
 import os
@@ -16,6 +18,11 @@ from test_h36m import FIXTURE_VIDEOS, PIPELINE, write_h36m_tree, write_video
 from mmvp.datasets import H36MDataset, InvalidSourceError
 
 torch.set_num_threads(1)
+
+CACHE_PIPELINE = [
+    dict(type='FrameCacheDecode'),
+    dict(type='PackVideoPredInputs')
+]
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
@@ -49,10 +56,9 @@ def test_cache_files_and_records(roots):
         assert arr.shape == (math.ceil(num / 5), 128, 128, 3)
         assert rec['num_raw_frames'] == num and rec['raw_step'] == 5
         assert rec['video'] == osp.join(subject, 'Videos', name)
-        assert rec['ops'] == [
-            'CenterCropFrames(border_ratio=0.25)',
-            "ResizeFrames(scale=(128, 128), interpolation='linear')"
-        ]
+        assert rec['version'] == 2 and 'ops' not in rec
+        assert rec['cache_params'] == dict(
+            crop_border_ratio=0.25, scale=[128, 128], interpolation='linear')
 
 
 @pytest.mark.parametrize('split', ['train', 'test'])
@@ -60,7 +66,13 @@ def test_cache_clips_equal_video_clips(roots, split):
     raw, cache = roots
     video = H36MDataset(raw, split=split, pipeline=PIPELINE)
     cached = H36MDataset(
-        raw, split=split, source='cache', cache_dir=cache, pipeline=PIPELINE)
+        raw,
+        split=split,
+        source='cache',
+        cache_dir=cache,
+        cache_params=dict(
+            crop_border_ratio=0.25, scale=128, interpolation='linear'),
+        pipeline=CACHE_PIPELINE)
     assert len(cached) == len(video) > 0
     for i in range(len(video)):
         a, b = video.get_data_info(i), cached.get_data_info(i)
@@ -83,22 +95,57 @@ def test_rerun_skips_and_overwrite_rewrites(roots, capsys):
     assert '2 written' in capsys.readouterr().out
 
 
-def test_pipeline_must_match_the_cache(roots):
+def test_config_must_match_the_cache(roots, tmp_path):
     raw, cache = roots
-    wrong = [
-        dict(type='LoadVideoFrames'),
-        dict(type='ResizeFrames', scale=128),
-        dict(type='PackVideoPredInputs')
-    ]
+    # an old cache config repeats the crop / resize the cache applied
+    with pytest.raises(
+            ValueError,
+            match=r'already applied.*remove '
+            r'CenterCropFrames\(border_ratio=0.25\)'):
+        H36MDataset(
+            raw,
+            split='test',
+            source='cache',
+            cache_dir=cache,
+            pipeline=PIPELINE)
+    # the declared geometry differs from the record's
+    with pytest.raises(
+            ValueError,
+            match=r'S11_Walking.54138969.json: the '
+            r'cache was made with .*declares cache_params'):
+        H36MDataset(
+            raw,
+            split='test',
+            source='cache',
+            cache_dir=cache,
+            cache_params=dict(
+                crop_border_ratio=0.25, scale=64, interpolation='linear'),
+            pipeline=CACHE_PIPELINE)
+    # records of format 1 listed the steps as text; they still read
+    old = tmp_path / 'old'
+    old.mkdir()
+    key = 'S9_Walking.54138969'
+    with open(osp.join(cache, f'{key}.json')) as f:
+        rec = json.load(f)
+    del rec['cache_params']
+    rec.update(
+        version=1,
+        ops=[
+            'CenterCropFrames(border_ratio=0.25)',
+            "ResizeFrames(scale=(128, 128), interpolation='linear')"
+        ])
+    (old / f'{key}.json').write_text(json.dumps(rec))
+    os.symlink(osp.join(cache, f'{key}.npy'), old / f'{key}.npy')
     ds = H36MDataset(
-        raw, split='test', source='cache', cache_dir=cache, pipeline=wrong)
-    with pytest.raises(ValueError, match='the cached frames were made with'):
-        ds[0]
-    short = [dict(type='LoadVideoFrames'), dict(type='PackVideoPredInputs')]
-    ds = H36MDataset(
-        raw, split='test', source='cache', cache_dir=cache, pipeline=short)
-    with pytest.raises(ValueError, match='which the pipeline does not'):
-        ds[0]
+        raw,
+        split='test',
+        source='cache',
+        cache_dir=str(old),
+        cache_params=dict(
+            crop_border_ratio=0.25, scale=[128, 128], interpolation='linear'),
+        pipeline=CACHE_PIPELINE)
+    assert ds.sources[0]['cache_params']['scale'] == [128, 128]
+    assert ds[0]['inputs'].shape == (8, 3, 128, 128)
 
 
 def test_cache_source_errors(tmp_path, roots):
@@ -151,13 +198,20 @@ def test_openstl_cache(roots, tmp_path):
     ann.write_text('images/S9_Directions.54138969_,11,81\n'
                    'images/S9_Walking.54138969_,1,71\n')
     pipe = [
-        dict(type='LoadVideoFrames'),
+        dict(type='DecordDecode'),
         dict(type='ResizeFrames', scale=256, interpolation='linear'),
         dict(type='PackVideoPredInputs'),
     ]
-    kw = dict(protocol='openstl', ann_file=str(ann), pipeline=pipe)
-    video = H36MDataset(raw, **kw)
-    cached = H36MDataset(raw, source='cache', cache_dir=cache, **kw)
+    kw = dict(protocol='openstl', ann_file=str(ann))
+    video = H36MDataset(raw, pipeline=pipe, **kw)
+    cached = H36MDataset(
+        raw,
+        source='cache',
+        cache_dir=cache,
+        cache_params=dict(
+            crop_border_ratio=None, scale=256, interpolation='linear'),
+        pipeline=CACHE_PIPELINE,
+        **kw)
     assert len(video) == len(cached) == 2
     for i in range(2):
         assert torch.equal(video[i]['inputs'], cached[i]['inputs'])

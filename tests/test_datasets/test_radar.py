@@ -68,7 +68,8 @@ def test_radar_sequences_from_the_config(radar_root):
             for f in seqs[key][:15]
         ])
         np.testing.assert_array_equal(out['inputs'][:, 0].numpy(), want)
-    # pixels p mean dBZ = p / 2 + 15 in this encoding (spec 2.2)
+    # pixels p mean dBZ = p / 2 + 15 in this encoding
+    # (dataset_protocols.md#dbz-encodings)
     x = ds[0]['inputs'].float() / 255
     p = ds[0]['inputs'].float()
     assert torch.allclose(pixel_to_dbz(x, 'motionrnn'), p / 2 + 15)

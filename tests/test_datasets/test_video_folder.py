@@ -10,7 +10,7 @@ import pytest
 import torch
 from test_video_io import write_video
 
-import mmvp.datasets.base_clip_dataset as base_clip_dataset
+import mmvp.datasets.clip_dataset as clip_dataset
 from mmvp.datasets import (InvalidSourceError, VideoFolderDataset,
                            VideoReadError, read_video_frames)
 from mmvp.registry import DATASETS
@@ -231,7 +231,7 @@ def test_skip_invalid_counts_and_logs_once(good_root, monkeypatch):
         make_bad(good_root, case)
     logged = []
     monkeypatch.setattr(
-        base_clip_dataset,
+        clip_dataset,
         'print_log',
         lambda msg, logger=None, level=logging.INFO: logged.append(
             (msg, level)))
@@ -261,8 +261,8 @@ def test_skip_invalid_counts_and_logs_once(good_root, monkeypatch):
 
 def test_decode_error_in_test_mode_names_the_file(tmp_path, monkeypatch):
     write_video(tmp_path / 'a.mp4', 20)
-    import mmvp.datasets.video_folder as vf
-    monkeypatch.setattr(vf, 'count_video_frames', lambda p, b: 50)
+    import mmvp.datasets.protocols.video_folder as vf
+    monkeypatch.setattr(vf, 'video_info', lambda p, b: (50, 25.0))
     ds = VideoFolderDataset(
         str(tmp_path),
         in_frames=4,

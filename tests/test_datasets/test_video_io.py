@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Video / image / array readers: decord and OpenCV agree, RGB order, the
-OpenCV fallback, and clear errors on bad files (ENVIRONMENT.md 7)."""
+OpenCV fallback, and clear errors on bad files."""
 import os.path as osp
 import zipfile
 

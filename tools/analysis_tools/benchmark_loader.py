@@ -73,6 +73,10 @@ def write_synthetic_h36m(root: str,
     return paths
 
 
+DECODE_STEPS = ('LoadVideoFrames', 'DecordDecode', 'OpenCVDecode',
+                'FrameFolderDecode', 'FrameCacheDecode', 'ArrayDecode')
+
+
 def build_dataset(cfg: Config, path: str, data_root: str, cache_dir: str):
     """The config's training dataset set up for one reading path."""
     from mmvp.registry import DATASETS
@@ -82,12 +86,18 @@ def build_dataset(cfg: Config, path: str, data_root: str, cache_dir: str):
         source='cache' if path == 'cache' else 'video',
         cache_dir=cache_dir,
         serialize_data=True)
-    pipeline = []
+    # the decode step of the storage; a cache already holds cropped and
+    # resized frames, so its pipeline has no geometric step
+    decode = dict(
+        cache='FrameCacheDecode', decord='DecordDecode',
+        opencv='OpenCVDecode')[path]
+    pipeline = [dict(type=decode)]
     for step in ds_cfg.pipeline:
-        step = dict(step)
-        if step['type'] == 'LoadVideoFrames' and path != 'cache':
-            step['backend'] = path
-        pipeline.append(step)
+        kind = step['type']
+        if kind in DECODE_STEPS or (path == 'cache' and kind
+                                    in ('CenterCropFrames', 'ResizeFrames')):
+            continue
+        pipeline.append(dict(step))
     ds_cfg.pipeline = pipeline
     return DATASETS.build(ds_cfg)
 

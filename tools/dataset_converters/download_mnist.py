@@ -7,7 +7,8 @@ Usage::
     python tools/dataset_converters/download_mnist.py --out-dir data/mnist \
         --mirror https://example.org/mnist/
 
-Each file is tried on every mirror in turn, md5-verified (spec 3.1) and
+Each file is tried on every mirror in turn, md5-verified (see
+``docs/en/advanced_guides/dataset_protocols.md#mnist-digit-files``) and
 written atomically (temporary file, then rename). Files already present with
 the right md5 are skipped. When every mirror fails the tool exits with
 status 1 and explains how to place the files by hand; note that
@@ -22,7 +23,8 @@ import tempfile
 import urllib.request
 from typing import Callable, Dict, List, Optional, Sequence
 
-# file name -> md5 (spec 3.1; the same as torchvision's MNIST resources)
+# file name -> md5 (dataset_protocols.md#mnist-digit-files; the same as
+# torchvision's MNIST resources)
 MNIST_MD5 = {
     'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
     'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',

@@ -2,12 +2,15 @@
 """Decode Human3.6M videos once into a compact uint8 frame cache.
 
 For every kept video ``S*/Videos/<Action>.<camera>.mp4`` this decodes only
-the stored-image frames ``0, 5, 10, ...`` (spec/data_and_metrics.md 1.3),
-applies the protocol's geometry and writes
+the stored-image frames ``0, 5, 10, ...``
+(``docs/en/advanced_guides/dataset_protocols.md#frame-numbering``), applies
+the protocol's geometry and writes
 
 * ``OUT/<key>.npy``: uint8 ``[N, size, size, 3]`` RGB, N = ceil(frames / 5)
-* ``OUT/<key>.json``: the record (source video, frame counts, the applied
-  steps) that ``H36MDataset(source='cache', cache_dir=OUT)`` reads.
+* ``OUT/<key>.json``: the record (source video, frame counts and the
+  applied geometry, ``cache_params``) that ``H36MDataset(source='cache',
+  cache_dir=OUT)`` reads. A cache config's pipeline has no crop / resize
+  step; its ``cache_params`` must equal the record's.
 
 Both files are written to a temporary name and renamed, so an interrupted
 run leaves no half-written cache; a rerun skips finished videos.
@@ -35,22 +38,34 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
 from mmvp.datasets.h36m import (ALL_SUBJECTS, H36M_CACHE_VERSION,
-                                H36M_PROTOCOLS, h36m_cache_files,
-                                list_h36m_videos)
-from mmvp.datasets.transforms.processing import CenterCropFrames, ResizeFrames
+                                H36M_PROTOCOLS, cache_params_of,
+                                h36m_cache_files, list_h36m_videos,
+                                read_cache_record)
+from mmvp.datasets.transforms.processing import (CenterCropFrames, crop_frames,
+                                                 resize_frames)
 from mmvp.datasets.video_io import (VideoReadError, count_video_frames,
                                     iter_video_frames)
 
 DEFAULT_SIZE = {'mim': 128, 'openstl': 256}
 
 
-def protocol_ops(protocol: str, size: int):
-    """The geometric steps of a protocol, as pipeline transforms (their
-    ``op_signature()`` is recorded; the dataset pipeline must match)."""
-    resize = ResizeFrames(scale=size, interpolation='linear')
-    if protocol == 'mim':  # spec 1.3 step 5
-        return [CenterCropFrames(border_ratio=0.25), resize]
-    return [resize]  # openstl: full frame (spec 1.3, protocol openstl)
+def protocol_params(protocol: str, size: int) -> dict:
+    """The geometry of a protocol's cache (recorded as ``cache_params``):
+    ``mim`` crops the centre half (``dataset_protocols.md#protocol-mim``),
+    ``openstl`` keeps the full frame; both resize with INTER_LINEAR."""
+    return cache_params_of(0.25 if protocol == 'mim' else None, size, 'linear')
+
+
+def apply_params(frames: np.ndarray, params: dict) -> np.ndarray:
+    """Crop and resize ``frames`` [T, H, W, C] as ``params`` say, with the
+    pipeline's own functions (so the pixels equal a video pipeline's)."""
+    ratio = params['crop_border_ratio']
+    if ratio is not None:
+        window = CenterCropFrames(border_ratio=ratio).window(
+            *frames.shape[1:3])
+        frames = crop_frames(frames, *window)
+    w, h = params['scale']
+    return resize_frames(frames, (h, w), params['interpolation'])
 
 
 def _atomic_json(path: str, record: dict) -> None:
@@ -60,17 +75,15 @@ def _atomic_json(path: str, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def is_cached(out_dir: str, key: str, signatures) -> bool:
+def is_cached(out_dir: str, key: str, params: dict) -> bool:
     npy, rec_path = h36m_cache_files(out_dir, key)
     if not (osp.isfile(npy) and osp.isfile(rec_path)):
         return False
     try:
-        with open(rec_path, encoding='utf-8') as f:
-            rec = json.load(f)
-    except ValueError:
+        rec = read_cache_record(rec_path)
+    except (ValueError, KeyError, TypeError):
         return False
-    return (rec.get('version') == H36M_CACHE_VERSION
-            and rec.get('ops') == list(signatures))
+    return rec['cache_params'] == params
 
 
 def cache_video(video: dict,
@@ -84,10 +97,9 @@ def cache_video(video: dict,
     """Write the cache of one video; returns ``dict(key, status, ...)``
     with status ``'done'``, ``'skipped'`` (already cached) or
     ``'invalid'`` (with ``error``)."""
-    ops = protocol_ops(protocol, size)
-    signatures = [op.op_signature() for op in ops]
+    params = protocol_params(protocol, size)
     key = video['key']
-    if not overwrite and is_cached(out_dir, key, signatures):
+    if not overwrite and is_cached(out_dir, key, params):
         return dict(key=key, status='skipped')
     raw_step = H36M_PROTOCOLS[protocol]['raw_step']
     npy, rec_path = h36m_cache_files(out_dir, key)
@@ -100,10 +112,7 @@ def cache_video(video: dict,
         indices = range(0, num_raw, raw_step)
         for i, frame in iter_video_frames(video['path'], indices, backend,
                                           chunk_size):
-            results = dict(frames=frame[None])
-            for op in ops:
-                results = op.transform(results)
-            out = results['frames'][0]
+            out = apply_params(frame[None], params)[0]
             if arr is None:
                 arr = np.lib.format.open_memmap(
                     tmp,
@@ -137,7 +146,7 @@ def cache_video(video: dict,
         num_images=num_img,
         shape=shape,
         channel_order='RGB',
-        ops=signatures)
+        cache_params=params)
     _atomic_json(rec_path, record)
     return dict(key=key, status='done')
 

@@ -1,21 +1,21 @@
-# Human3.6M, protocol 'mim' (MIM / MotionRNN; spec/data_and_metrics.md 1.1,
-# 1.3): Walking only (all 4 cameras), train S1 S5 S6 S7 S8 / test S9 S11,
-# stored images = every 5th video frame, clip frames every 2nd stored image
-# (10 raw frames, 0.2 s), clip starts every 10 (train) / 5 (test) stored
-# images, centre-half crop [H//4 : H - H//4, W//4 : W - W//4], cv2
-# INTER_LINEAR to 128 x 128, RGB, 4 -> 4 frames.
+# Human3.6M, protocol 'mim' (MIM / MotionRNN; see
+# docs/en/advanced_guides/dataset_protocols.md#protocol-mim): Walking only
+# (all 4 cameras), train S1 S5 S6 S7 S8 / test S9 S11, stored images = every
+# 5th video frame, clip frames every 2nd stored image (10 raw frames, 0.2 s),
+# clip starts every 10 (train) / 5 (test) stored images, centre-half crop
+# [H//4 : H - H//4, W//4 : W - W//4], cv2 INTER_LINEAR to 128 x 128, RGB,
+# 4 -> 4 frames.
 # Frames are decoded from the official S*/Videos/*.mp4; the published numbers
-# came from re-encoded JPEGs, so expect small metric shifts (spec 6, trap 8).
+# came from re-encoded JPEGs, so expect small metric shifts
+# (dataset_protocols.md#pitfall-re-encoded-jpegs).
+# The same clips from a frame cache (decoded, cropped and resized once by
+# tools/dataset_converters/h36m_frame_cache.py):
+# h36m_mim_walking128_4to4_cache.py.
 dataset_type = 'H36MDataset'
 data_root = 'data/h36m'  # S1/Videos/<Action>.<camera>.mp4 ... S11/Videos
-# 'video' decodes the mp4s; 'cache' reads the uint8 frames written once by
-#   python tools/dataset_converters/h36m_frame_cache.py data/h36m \
-#       data/h36m_cache_mim128
-# ('jpeg' reads the flat JPEG folder of the original code, image_dir=...).
-# Top-level values are substituted at load time: override the dataset keys
-# (train_dataloader.dataset.source=cache ...) on the command line.
+# 'jpeg' reads the flat JPEG folder of the original code (image_dir=...,
+# with FrameFolderDecode as the decode step).
 source = 'video'
-cache_dir = 'data/h36m_cache_mim128'
 
 _clip = dict(in_frames=4, out_frames=4)
 _data = dict(
@@ -23,13 +23,10 @@ _data = dict(
     data_root=data_root,
     protocol='mim',
     source=source,
-    cache_dir=cache_dir,
     **_clip)
 
-# the crop and resize steps skip themselves on cached frames (the cache
-# records them and must match)
 train_pipeline = [
-    dict(type='LoadVideoFrames', backend='decord'),
+    dict(type='DecordDecode'),  # OpenCV when decord cannot read a video
     dict(type='CenterCropFrames', border_ratio=0.25),
     dict(type='ResizeFrames', scale=128, interpolation='linear'),
     dict(type='PackVideoPredInputs'),
@@ -59,8 +56,9 @@ val_dataloader = dict(
         clip_stride=5,
         test_mode=True,
         pipeline=test_pipeline))
-# Parity with the official test loop (spec 1.1 step 6, 1.3 step 7): batch 8,
-# in order, the partial last batch dropped. Metrics depend on which clips
+# Parity with the official test loop
+# (dataset_protocols.md#pitfall-dropped-last-batch): batch 8, in order, the
+# partial last batch dropped. Metrics depend on which clips
 # are dropped; drop_last=False evaluates every clip.
 test_dataloader = dict(
     batch_size=8,
@@ -71,9 +69,10 @@ test_dataloader = dict(
     dataset=dict(
         **_data, split='test', test_mode=True, pipeline=test_pipeline))
 
-# Paper Table 1 / 3 columns: MSE/10 (mse_div10), MAE/100 (mae_div100) and
-# SSIM (MSE and MAE are per-frame sums over pixels and channels, spec
-# 4.1-4.4); PSNR in addition. FVD (Table 1) is not computed here.
+# Paper Table 1 / 3 columns: MSE/10 (mse_div10), MAE/100 (mae_div100) and SSIM
+# (MSE and MAE are per-frame sums over pixels and channels, see
+# docs/en/advanced_guides/metric_conventions.md); PSNR in addition. FVD (Table
+# 1) is not computed here.
 _prefix = 'h36m_mim128'
 val_evaluator = [
     dict(type='MSEMetric', scaled_keys=True, prefix=_prefix),

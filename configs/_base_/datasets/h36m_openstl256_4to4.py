@@ -1,17 +1,22 @@
-# Human3.6M, protocol 'openstl' (OpenSTL / STRPM meta lists; spec 1.2, 1.3):
+# Human3.6M, protocol 'openstl' (OpenSTL / STRPM meta lists; see
+# docs/en/advanced_guides/dataset_protocols.md#protocol-openstl):
 # a second benchmark, not the paper's. All actions, clips listed in
 # train.txt / test.txt (images/<prefix>_,<b>,<b+70>), frames (b - 1) + 5k
 # (every stored image, 0.1 s), no crop, full frame to 256 x 256 with cv2
 # INTER_LINEAR, RGB (OpenSTL itself feeds BGR), 4 -> 4 frames. The lists
-# split clips at random: every subject is in both sets (spec 6, trap 5).
+# split clips at random: every subject is in both sets
+# (dataset_protocols.md#pitfall-subject-split).
 dataset_type = 'H36MDataset'
 data_root = 'data/h36m'  # S1/Videos/<Action>.<camera>.mp4 ... S11/Videos
 # OpenSTL's tools/prepare_data/meta/human/{train,test}.txt, relative to
 # data_root
 train_list = 'openstl_meta/train.txt'
 test_list = 'openstl_meta/test.txt'
-source = 'video'  # or 'cache' (h36m_frame_cache.py --protocol openstl)
-cache_dir = 'data/h36m_cache_openstl256'
+# From a frame cache (h36m_frame_cache.py --protocol openstl): set
+# source='cache', cache_dir=..., cache_params=dict(crop_border_ratio=None,
+# scale=256, interpolation='linear') in the datasets and use the pipeline
+# [FrameCacheDecode, PackVideoPredInputs] (the cache is already resized).
+source = 'video'
 
 _clip = dict(in_frames=4, out_frames=4)
 _data = dict(
@@ -19,11 +24,10 @@ _data = dict(
     data_root=data_root,
     protocol='openstl',
     source=source,
-    cache_dir=cache_dir,
     **_clip)
 
 train_pipeline = [
-    dict(type='LoadVideoFrames', backend='decord'),
+    dict(type='DecordDecode'),
     dict(type='ResizeFrames', scale=256, interpolation='linear'),
     dict(type='PackVideoPredInputs'),
 ]

@@ -1,12 +1,15 @@
-# Radar echo nowcasting at the paper's task settings (Sec. 4; spec 2.1):
-# 5 -> 10 frames, 64 x 64 grey (cv2 INTER_AREA), frames stored as
-# dBZ-encoded pixels. The paper's Shanghai data are not public; this reads
-# your own sequences in the official code's encoding 'motionrnn'
-# (pixel p = 2 dBZ - 30, spec 2.2). Set dbz_encoding='hko' for data stored
-# as 255 (dBZ + 10) / 70. The encoding goes into the dataset metainfo and
-# every sample ('dbz_encoding'), where CSI-type metrics read it.
-# Layout: one entry per sequence (a folder of PNG frames or a uint8 .npy
-# [N, H, W]) in data/radar/{train,valid,test}/.
+# Radar echo nowcasting at the paper's task settings (Sec. 4; see
+# docs/en/advanced_guides/dataset_protocols.md#shanghai-radar): 5 -> 10 frames,
+# 64 x 64 grey (cv2 INTER_AREA), frames stored as dBZ-encoded pixels. The
+# paper's Shanghai data are not public; this reads your own sequences in the
+# official code's encoding 'motionrnn' (pixel p = 2 dBZ - 30,
+# dataset_protocols.md#dbz-encodings). Set dbz_encoding='hko' for data stored
+# as 255 (dBZ + 10) / 70. The encoding goes into the dataset metainfo and every
+# sample ('dbz_encoding'), where CSI-type metrics read it. Layout: one entry
+# per sequence (a folder of PNG frames or a uint8 .npy [N, H, W]) in
+# data/radar/{train,valid,test}/. LoadVideoFrames picks the decode step of each
+# entry (FrameFolderDecode or ArrayDecode); name one of them instead when all
+# sequences are stored alike.
 dataset_type = 'RadarDataset'
 data_root = 'data/radar'
 dbz_encoding = 'motionrnn'
@@ -63,8 +66,10 @@ test_dataloader = dict(
 # an exponent and normalisation the paper does not give (see GDLMetric).
 _prefix = 'radar'
 # CSI at 30/40/50 dBZ through the dataset's dbz_encoding (sample metainfo);
-# 'global' reduction (HKO-7 style, spec 2.3). For the official batch-pooled
-# CSI use reduction='batch_pooled_official' with the test batch size 8.
+# 'global' reduction (HKO-7 style, see
+# docs/en/advanced_guides/metric_conventions.md#csi-pod-far-and-hss-radar). For
+# the official batch-pooled CSI use reduction='batch_pooled_official' with the
+# test batch size 8.
 val_evaluator = [
     dict(type='MSEMetric', prefix=_prefix),
     dict(type='SSIMMetric', prefix=_prefix),

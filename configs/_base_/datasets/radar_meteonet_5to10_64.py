@@ -1,18 +1,18 @@
-# MeteoNet reflectivity (Meteo-France, open) as a substitute for the
-# paper's Shanghai radar (spec 2.4): 5 -> 10 maps 10 min apart (every 2nd
-# 5-min scan; the paper's cadence is 12 min), windows without missing scans,
-# x = clip((dBZ + 10) / 70, 0, 1) (HKO convention, dbz_encoding='hko'),
-# missing and no-echo pixels -> 0, centre 512 x 512 of the 565 x 784 NW
-# grid, 64 x 64 by cv2 INTER_AREA. Split by year: 2016-2017 train, first
-# months of 2018 validation, the rest of 2018 test (old product).
-# Substitute data: never compare these numbers with Table 4.
+# MeteoNet reflectivity (Meteo-France, open) as a substitute for the paper's
+# Shanghai radar (see docs/en/advanced_guides/dataset_protocols.md#meteonet): 5
+# -> 10 maps 10 min apart (every 2nd 5-min scan; the paper's cadence is 12
+# min), windows without missing scans, x = clip((dBZ + 10) / 70, 0, 1) (HKO
+# convention, dbz_encoding='hko'), missing and no-echo pixels -> 0, centre 512
+# x 512 of the 565 x 784 NW grid, 64 x 64 by cv2 INTER_AREA. Split by year:
+# 2016-2017 train, first months of 2018 validation, the rest of 2018 test (old
+# product). Substitute data: never compare these numbers with Table 4.
 dataset_type = 'MeteoNetDataset'
 data_root = 'data/meteonet/NW/reflectivity_old_product'
 _clip = dict(in_frames=5, out_frames=10, frame_step=2)
 _data = dict(type=dataset_type, data_root=data_root, product='old', **_clip)
 
 train_pipeline = [
-    dict(type='LoadVideoFrames', out_key='radar_values'),
+    dict(type='ArrayDecode', out_key='radar_values'),
     dict(type='EncodeRadarFrames'),
     dict(type='CenterCropFrames', crop_size=512),
     dict(type='ResizeFrames', scale=64, interpolation='area'),
@@ -60,8 +60,10 @@ test_dataloader = dict(
 
 _prefix = 'radar_meteonet'
 # CSI at 30/40/50 dBZ through the dataset's dbz_encoding (sample metainfo);
-# 'global' reduction (HKO-7 style, spec 2.3). For the official batch-pooled
-# CSI use reduction='batch_pooled_official' with the test batch size 8.
+# 'global' reduction (HKO-7 style, see
+# docs/en/advanced_guides/metric_conventions.md#csi-pod-far-and-hss-radar). For
+# the official batch-pooled CSI use reduction='batch_pooled_official' with the
+# test batch size 8.
 val_evaluator = [
     dict(type='MSEMetric', prefix=_prefix),
     dict(type='SSIMMetric', prefix=_prefix),

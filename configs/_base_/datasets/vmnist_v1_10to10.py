@@ -1,5 +1,6 @@
-# V-MNIST, protocol vmnist-v1 (spec/data_and_metrics.md 3.4): 64x64 grey,
-# 10 -> 10, two MNIST digits that move, rotate and scale at once.
+# V-MNIST, protocol vmnist-v1 (see
+# docs/en/advanced_guides/dataset_protocols.md#protocol-vmnist-v1): 64x64
+# grey, 10 -> 10, two MNIST digits that move, rotate and scale at once.
 # Train: 100,000 sequences from MNIST train digits; test: 10,000 from t10k.
 # Validation: 1,000 held-out sequences of train digits (own seed), so the
 # test set is never used for model selection.

@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Packing of pipeline results into model inputs (data contract, STYLE 5)."""
+"""Packing of pipeline results into model inputs (the data contract of
+``docs/en/advanced_guides/customize_dataset.md#writing-a-dataset-class``)."""
 from typing import Optional, Sequence
 
 import numpy as np

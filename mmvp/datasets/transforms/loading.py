@@ -446,8 +446,6 @@ class LoadVideoFrames(BaseTransform):
             raise KeyError(
                 "LoadVideoFrames: results['storage'] must be one of "
                 f'{tuple(self.decoders)}, got {storage!r}')
-        if storage == 'cache' and 'cache_ops' in results:
-            results['cached_ops'] = list(results['cache_ops'])
         return self.decoders[storage](results)
 
     def __repr__(self) -> str:

@@ -3,10 +3,8 @@
 ``[T, H, W, C]``); every frame of a clip gets the same crop and resize.
 
 Frame caches (``tools/dataset_converters/h36m_frame_cache.py``) store
-frames that already went through some of these steps; they record the
-steps' :meth:`op_signature`. When such frames are loaded, the matching
-steps skip themselves, and a step that does not match the cache raises an
-error instead of silently cropping twice.
+frames that already went through the protocol's crop and resize (recorded
+as ``cache_params``), so a cache pipeline leaves these steps out.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -47,7 +45,7 @@ def _frames(results: dict, name: str) -> np.ndarray:
     frames = results.get('frames')
     if not isinstance(frames, np.ndarray) or frames.ndim != 4:
         raise KeyError(f"{name}: results['frames'] must be an array "
-                       '[T, H, W, C] (run LoadVideoFrames first)')
+                       '[T, H, W, C] (run a decode transform first)')
     return frames
 
 
@@ -71,28 +69,8 @@ def resize_frames(frames: np.ndarray, size_hw: Tuple[int, int],
     return out
 
 
-class _CachedOpMixin:
-    """Skip this step when the frames come from a cache that applied it."""
-
-    def op_signature(self) -> str:
-        return repr(self)
-
-    def skip_cached(self, results: dict) -> bool:
-        pending = results.get('cached_ops')
-        if not pending:
-            return False
-        if pending[0] == self.op_signature():
-            results['cached_ops'] = list(pending[1:])
-            return True
-        raise ValueError(
-            f'{results.get("cache_file", "frame cache")}: the cached frames '
-            f'were made with {list(pending)}, but the pipeline applies '
-            f'{self.op_signature()} next. Rebuild the cache with the '
-            "pipeline's settings or change the pipeline to match.")
-
-
 @TRANSFORMS.register_module()
-class CenterCropFrames(_CachedOpMixin, BaseTransform):
+class CenterCropFrames(BaseTransform):
     """Centre crop of every frame.
 
     Give exactly one of:
@@ -100,8 +78,9 @@ class CenterCropFrames(_CachedOpMixin, BaseTransform):
     - ``border_ratio=r``: remove ``b = floor(r * H)`` rows at the top and
       bottom and ``floor(r * W)`` columns left and right, i.e.
       ``frames[:, b_h : H - b_h, b_w : W - b_w]``. ``r = 0.25`` is the
-      Human3.6M centre half ``[H//4 : H - H//4, W//4 : W - W//4]`` (spec
-      1.3 step 5; 1000 x 1002 frames give a 502 x 500 crop).
+      Human3.6M centre half ``[H//4 : H - H//4, W//4 : W - W//4]``
+      (``docs/en/advanced_guides/dataset_protocols.md#pitfall-centre-crop``;
+      1000 x 1002 frames give a 502 x 500 crop).
     - ``crop_size=(h, w)`` (or an int): a fixed-size centre window
       (top = ``(H - h) // 2``).
 
@@ -135,8 +114,6 @@ class CenterCropFrames(_CachedOpMixin, BaseTransform):
         return (height - h) // 2, (width - w) // 2, h, w
 
     def transform(self, results: dict) -> dict:
-        if self.skip_cached(results):
-            return results
         frames = _frames(results, 'CenterCropFrames')
         frames = crop_frames(frames, *self.window(*frames.shape[1:3]))
         results['frames'] = frames
@@ -178,14 +155,15 @@ class RandomCropFrames(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class ResizeFrames(_CachedOpMixin, BaseTransform):
+class ResizeFrames(BaseTransform):
     """Resize every frame with ``cv2.resize`` (no antialiasing).
 
     Args:
         scale (int | tuple[int, int]): Output size ``(w, h)`` as in mmcv's
             ``Resize``; an int gives a square.
         interpolation (str): ``'linear'`` (cv2 default, used by the
-            Human3.6M protocols, spec 1.3), ``'area'`` (radar, spec 2.4),
+            Human3.6M protocols), ``'area'`` (radar,
+            ``dataset_protocols.md#meteonet``),
             ``'cubic'``, ``'nearest'``, ``'lanczos'``.
 
     Required keys: ``frames``. Modified: ``frames``, ``img_shape``.
@@ -203,8 +181,6 @@ class ResizeFrames(_CachedOpMixin, BaseTransform):
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
-        if self.skip_cached(results):
-            return results
         frames = _frames(results, 'ResizeFrames')
         w, h = self.scale
         frames = resize_frames(frames, (h, w), self.interpolation)
@@ -221,15 +197,15 @@ class ResizeFrames(_CachedOpMixin, BaseTransform):
 class EncodeRadarFrames(BaseTransform):
     """Turn raw radar values into uint8 frames in a dBZ encoding.
 
-    Reads ``results['radar_values']`` (``[T, H, W, 1]`` of any numeric
-    dtype) and these per-source keys set by the dataset:
-    ``value_scale`` (dBZ = raw * scale), ``missing_values`` (raw sentinel
-    values of missing data), ``no_echo_values`` (raw values meaning "below
-    detection") and ``dbz_encoding`` (``'hko'`` or ``'motionrnn'``, spec
-    2.2). The [0, 1] value is ``dbz_to_pixel(dBZ)`` (HKO:
-    ``clip((dBZ + 10) / 70, 0, 1)``); missing and no-echo pixels get
-    ``fill_dbz`` (default -10 dBZ, i.e. 0 in the HKO encoding). The stored
-    pixel is ``round(255 * x)``.
+    Reads ``results['radar_values']`` (``[T, H, W, 1]`` of any numeric dtype)
+    and these per-source keys set by the dataset: ``value_scale`` (dBZ = raw *
+    scale), ``missing_values`` (raw sentinel values of missing data),
+    ``no_echo_values`` (raw values meaning "below detection") and
+    ``dbz_encoding`` (``'hko'`` or ``'motionrnn'``, see
+    ``dataset_protocols.md#dbz-encodings``). The [0, 1] value is
+    ``dbz_to_pixel(dBZ)`` (HKO: ``clip((dBZ + 10) / 70, 0, 1)``); missing and
+    no-echo pixels get ``fill_dbz`` (default -10 dBZ, i.e. 0 in the HKO
+    encoding). The stored pixel is ``round(255 * x)``.
 
     Modified: adds ``frames`` (np.uint8 ``[T, H, W, 1]``) and
     ``missing_fraction`` (share of missing pixels in the clip); removes
@@ -242,7 +218,7 @@ class EncodeRadarFrames(BaseTransform):
     def transform(self, results: dict) -> dict:
         if 'radar_values' not in results:
             raise KeyError("EncodeRadarFrames: results lack 'radar_values' "
-                           "(use LoadVideoFrames(out_key='radar_values'))")
+                           "(decode with out_key='radar_values')")
         raw = results.pop('radar_values')
         encoding = check_encoding(results.get('dbz_encoding', 'hko'))
         scale = float(results.get('value_scale', 1.0))
