@@ -8,7 +8,7 @@ from .h36m import H36MDataset
 from .moving_mnist import (MovingMNISTDataset, generate_moving_mnist_sequence,
                            moving_mnist_trajectory)
 from .protocols import (CLIP_PROTOCOLS, BaseClipProtocol, H36MMimProtocol,
-                        H36MOpenSTLProtocol, MeteoNetProtocol,
+                        H36MOpenSTLProtocol, H36MProtocol, MeteoNetProtocol,
                         VideoFolderProtocol)
 from .radar import MeteoNetDataset, RadarDataset, load_meteonet_dates
 from .transforms import *  # noqa: F401,F403
@@ -28,7 +28,7 @@ __all__ = [
     'VMNISTDataset', 'VMNIST_PROTOCOL', 'generate_vmnist_sequence',
     'render_vmnist', 'sample_vmnist_params', 'vmnist_rng', 'vmnist_trajectory',
     'PackVideoPredInputs', 'BaseClipDataset', 'ClipDataset',
-    'InvalidSourceError', 'CLIP_PROTOCOLS', 'BaseClipProtocol',
+    'InvalidSourceError', 'CLIP_PROTOCOLS', 'BaseClipProtocol', 'H36MProtocol',
     'H36MMimProtocol', 'H36MOpenSTLProtocol', 'MeteoNetProtocol',
     'VideoFolderProtocol', 'video_info', 'clip_starts', 'mim_flat_clip_index',
     'read_clip_list', 'H36MDataset', 'VideoReadError', 'count_video_frames',
