@@ -188,6 +188,46 @@ def test_meta_count_equals_real_forward():
         assert meta.params_all == real.params_all
 
 
+@pytest.mark.parametrize('config', [
+    'motionrnn_predrnn_vmnist.py', 'motionrnn_convlstm_vmnist.py',
+    'motionrnn_e3dlstm_vmnist.py'
+])
+def test_true_count_equals_mmengine_flop_analyzer(config):
+    """MMEngine's FlopAnalyzer with only its convolution handle (no
+    bilinear sampling, norms or matmuls) traces the same 'true' MACs, the
+    warp's 1x1 contraction included, on a real forward pass of a small
+    sequence."""
+    from mmengine.analysis import FlopAnalyzer
+    from mmengine.analysis.jit_handles import conv_flop_jit
+    tiny = dict(height=16, width=16, in_frames=2, out_frames=2, img_channels=1)
+    small = dict(hidden_channels=8, num_layers=2, kernel_size=3)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+    cfg.model.backbone.update(small)
+    seq = cx.sequence_settings(cfg.model, **tiny)
+    model = cx.build_model_for_counting(cfg.model, seq, 'cpu').eval()
+    inputs = torch.rand(seq['input_shape'])
+    ours = cx.count_complexity(model, inputs)
+
+    class Rollout(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x, mode='tensor')
+
+    # convolutions only (the warp's 1x1 contraction is one)
+    analyzer = FlopAnalyzer(Rollout(), (inputs, )).clear_op_handles()
+    analyzer.set_op_handle('aten::_convolution', conv_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    with torch.no_grad():
+        assert dict(analyzer.by_operator()) == dict(conv=ours.macs_true)
+    if 'motionrnn' in config:  # the thop rule differs at the decoders
+        assert ours.macs_thop > ours.macs_true
+
+
 def _load_tool():
     path = osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
     spec = importlib.util.spec_from_file_location('get_flops', path)
@@ -215,6 +255,44 @@ def test_cli_h36m_json(tmp_path, capsys):
     assert data['paper_row']['name'] == 'ConvLSTM + MotionRNN'
     assert data['groups']['neck']['params'] == 804_417
     assert data['groups']['backbone']['params'] == 4_406_272
+
+
+# get_flops.py's counts of the Human3.6M configs as they print: params of
+# the executed convs, all params, MACs (thop), MACs (true).
+H36M_CONFIGS = {
+    'convlstm_h36m.py': (4406272, 4406272, 31584157696, 31584157696),
+    'e3dlstm_h36m.py': (20390912, 20391424, 292280074240, 292280074240),
+    'mim_h36m.py': (9789440, 10969088, 67654123520, 67654123520),
+    'motionrnn_convlstm_h36m.py': (5210689, 5210689, 36608330752, 36344089600),
+    'motionrnn_e3dlstm_h36m.py':
+    (21321281, 21321793, 302924876800, 301691751424),
+    'motionrnn_mim_h36m.py': (10593857, 11773505, 72678296576, 72414055424),
+    'motionrnn_predrnn_h36m.py': (7214657, 7214657, 50972773376, 50708532224),
+    'motionrnn_predrnn_h36m_openstl256.py':
+    (7214657, 7214657, 203891093504, 202834128896),
+    'motionrnn_predrnnpp_h36m.py':
+    (10081857, 10081857, 71524862976, 71260621824),
+    'motionrnn_predrnnv2_h36m.py':
+    (7218753, 7218753, 51207654400, 50943413248),
+    'predrnn_h36m.py': (6410240, 6410240, 45948600320, 45948600320),
+    'predrnnpp_h36m.py': (9277440, 9277440, 66500689920, 66500689920),
+    'predrnnv2_h36m.py': (6414336, 6414336, 46183481344, 46183481344),
+}
+
+
+@pytest.mark.parametrize('config', sorted(H36M_CONFIGS))
+def test_cli_h36m_configs_print_the_pinned_counts(config, capsys):
+    params, params_all, thop, true = H36M_CONFIGS[config]
+    out = _load_tool().main([osp.join(REPO, 'configs', config)])
+    text = capsys.readouterr().out
+    assert (out['params'], out['params_all'], out['macs_thop'],
+            out['macs_true']) == H36M_CONFIGS[config]
+    words = ' '.join(text.split())  # the table's columns, single-spaced
+    assert (f'total (executed convs) {params:,} {thop / 1e9:.2f}G '
+            f'{true / 1e9:.2f}G') in words
+    assert f'all parameters {params_all:,}' in words
+    assert (f'params {params / 1e6:.2f}M, MACs {thop / 1e9:.2f}G (thop) / '
+            f'{true / 1e9:.2f}G (true)') in text
 
 
 def test_cli_config_sequence_and_errors(tmp_path, capsys):
