@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Frechet video distance helpers (spec "data and metrics" 4.9).
+"""Frechet video distance helpers (metric_conventions.md#fvd-optional).
 
 * :func:`frechet_distance`: ``||mu_r - mu_g||^2 + Tr(S_r + S_g -
   2 (S_r S_g)^{1/2})`` in float64. The trace of the matrix square root is

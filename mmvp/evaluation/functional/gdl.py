@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Gradient difference (GDL) per frame (spec "data and metrics" 4.6).
+"""Gradient difference (GDL) per frame (metric_conventions.md#gdl).
 
 The nowcasting metric form (HKO-7 ``get_GDL``; Mathieu et al. 2016) with
 forward differences along rows (``h``) and columns (``w``)::
