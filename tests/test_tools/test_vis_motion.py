@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""tools/visualizations/vis_motion.py on a briefly trained demo model."""
+"""tools/visualizations/vis_motion.py and vis_predictions.py on a briefly
+trained demo model."""
 import importlib.util
 import os.path as osp
 
@@ -10,9 +11,9 @@ from tools_helpers import (REPO, assert_ok, run_tool, save_model_checkpoint,
                            unique_name, write_tiny_config)
 
 
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'visualizations', 'vis_motion.py')
-    spec = importlib.util.spec_from_file_location('mmvp_vis_motion', path)
+def _load_tool(name='vis_motion'):
+    path = osp.join(REPO, 'tools', 'visualizations', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'mmvp_{name}', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -98,3 +99,56 @@ def test_model_without_motion_gru(trained, tmp_path):
             'c.py', 'k.pth', '--out-dir', 'x', '--video', 'v', '--clip-index',
             '1'
         ])
+
+
+def _gif_frames(path):
+    from PIL import Image, ImageSequence
+    with Image.open(path) as image:
+        return [
+            np.asarray(f.convert('RGB')) for f in ImageSequence.Iterator(image)
+        ]
+
+
+def test_prediction_video_and_strips(trained, tmp_path):
+    root, cfg, ckpt = trained
+    tool = _load_tool('vis_predictions')
+    one = tool.main([
+        str(cfg),
+        str(ckpt), '--clip-index', '1', '--out',
+        str(tmp_path / 'one.gif')
+    ])
+    assert one == [str(tmp_path / 'one.gif')]
+    written = tool.main([
+        str(cfg),
+        str(ckpt), '--clip-index', '0', '1', '--out',
+        str(tmp_path / 'two.gif'), '--strip',
+        str(tmp_path / 'two.png'), '--fps', '2'
+    ])
+    assert written == [str(tmp_path / 'two.gif'), str(tmp_path / 'two.png')]
+    single, double = _gif_frames(tmp_path / 'one.gif'), _gif_frames(tmp_path /
+                                                                    'two.gif')
+    # the tiny config: 3 observed + 3 predicted frames, one video frame each
+    assert len(single) == len(double) == 6
+    # two clips one under the other; clip 1 is the lower one
+    assert double[0].shape[0] == 2 * single[0].shape[0]
+    assert double[0].shape[1] == single[0].shape[1]
+    lower = [f[single[0].shape[0]:] for f in double]
+    assert all(
+        np.abs(a.astype(int) - b.astype(int)).mean() < 3
+        for a, b in zip(lower, single))
+    strip = cv2.imread(str(tmp_path / 'two.png'))
+    assert strip is not None and strip.shape[0] > strip.shape[1] / 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'one.gif', 'two.gif', 'two.png'
+    ]
+    with pytest.raises(ValueError, match='out of range'):
+        tool.main([
+            str(cfg),
+            str(ckpt), '--clip-index', '999', '--out',
+            str(tmp_path / 'x.gif')
+        ])
+    for bad in (['--out', 'x.webm'], ['--out', 'x.gif', '--strip', 'x.jpg'],
+                ['--out', 'x.gif', '--fps',
+                 '0'], ['--out', 'x.gif', '--clip-index', '-1']):
+        with pytest.raises(SystemExit):
+            tool.parse_args(['c.py', 'k.pth', *bad])
