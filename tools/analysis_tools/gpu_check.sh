@@ -19,7 +19,8 @@ set -uo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-work_dirs/gpu_check}"
 SUITE_BUDGET="${SUITE_BUDGET:-210}"
-CORES="$(nproc 2>/dev/null || echo 4)"
+# nproc follows OMP_NUM_THREADS; the cores are what the process may use
+CORES="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 4)"
 H36M=configs/motionrnn_predrnn_h36m.py
 cd "${REPO_DIR}" || exit 2
 mkdir -p "${OUT}"
