@@ -23,14 +23,11 @@ from mmengine.logging import print_log
 
 from mmvp.registry import DATASETS, TRANSFORMS
 from .protocols import CLIP_PROTOCOLS, BaseClipProtocol
+from .transforms.loading import STORAGE_DECODERS
 from .transforms.processing import CenterCropFrames, ResizeFrames
 from .video_io import VideoReadError
 
-__all__ = ['ClipDataset', 'BaseClipDataset', 'InvalidSourceError', 'STORAGES']
-
-#: Storage formats of a source (the decode transform of each:
-#: :data:`mmvp.datasets.transforms.loading.STORAGE_DECODERS`).
-STORAGES = ('video', 'frames', 'cache', 'array')
+__all__ = ['ClipDataset', 'BaseClipDataset', 'InvalidSourceError']
 CLIP_LIST_VERSION = 1
 
 
@@ -138,7 +135,8 @@ class ClipDataset(BaseDataset):
     def add_source(self, **info) -> int:
         """Register one file; returns its ``source_idx``.
 
-        ``info`` needs ``storage`` (one of :data:`STORAGES`), ``name``
+        ``info`` needs ``storage`` (a key of
+        :data:`~mmvp.datasets.transforms.loading.STORAGE_DECODERS`), ``name``
         (short id), ``path`` and ``frame_interval`` (step between the
         clip's frames, in the file's frames). Optional: ``names`` (frame
         folders: the frame files in order), ``array_key``, ``cache_step``
@@ -150,9 +148,11 @@ class ClipDataset(BaseDataset):
         for key in ('storage', 'name', 'path', 'frame_interval'):
             if key not in info:
                 raise KeyError(f'add_source needs {key!r}')
-        if info['storage'] not in STORAGES:
-            raise ValueError(f"{info['path']}: storage must be one of "
-                             f"{STORAGES}, got {info['storage']!r}")
+        if info['storage'] not in STORAGE_DECODERS:
+            raise ValueError(
+                f"{info['path']}: storage must be one of "
+                f"{tuple(STORAGE_DECODERS)}, got {info['storage']!r} (add a "
+                'new format to transforms.loading.STORAGE_DECODERS)')
         self.sources.append(info)
         return len(self.sources) - 1
 

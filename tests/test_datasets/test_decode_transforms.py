@@ -188,7 +188,7 @@ def test_bad_interface(files):
 
 def test_load_video_frames_delegates_by_storage(files):
     load = LoadVideoFrames(backend='opencv')
-    assert isinstance(load.decoders['video'], OpenCVDecode)
+    assert isinstance(load.decoder('video'), OpenCVDecode)
     out = load(
         dict(
             storage='cache', filename=files['cache'],

@@ -13,9 +13,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from test_h36m import FIXTURE_VIDEOS, PIPELINE, write_h36m_tree, write_video
 
 from mmvp.datasets import H36MDataset, InvalidSourceError
+from mmvp.registry import DATASETS
 
 torch.set_num_threads(1)
 
@@ -233,3 +235,21 @@ def test_benchmark_loader_runs(capsys):
     assert sorted(rows) == ['cache', 'decord', 'opencv']
     for row in rows.values():
         assert int(row[2]) == 2 and float(row[4]) > 0  # clips timed, clips/s
+
+
+def test_cache_config_reads_the_video_config_clips(roots):
+    """The dataset configs of the two storages give the same samples."""
+    raw, cache = roots
+    base = osp.join(REPO, 'configs', '_base_', 'datasets')
+    video_cfg = Config.fromfile(osp.join(base, 'h36m_mim_walking128_4to4.py'))
+    cache_cfg = Config.fromfile(
+        osp.join(base, 'h36m_mim_walking128_4to4_cache.py'))
+    video_cfg.test_dataloader.dataset.data_root = raw
+    cache_cfg.test_dataloader.dataset.update(data_root=raw, cache_dir=cache)
+    assert [t['type'] for t in cache_cfg.test_dataloader.dataset.pipeline
+            ] == ['FrameCacheDecode', 'PackVideoPredInputs']
+    video = DATASETS.build(video_cfg.test_dataloader.dataset)
+    cached = DATASETS.build(cache_cfg.test_dataloader.dataset)
+    assert len(video) == len(cached) > 0
+    for i in (0, len(video) - 1):
+        assert torch.equal(video[i]['inputs'], cached[i]['inputs'])

@@ -40,6 +40,7 @@ def test_runnable_pages_found():
     names = {rel(p) for p in RUNNABLE_PAGES}
     # the tutorials whose code must keep working
     for page in ('docs/en/advanced_guides/customize_models.md',
+                 'docs/en/advanced_guides/customize_dataset.md',
                  'docs/en/user_guides/config.md'):
         assert page in names, f'{page} has no runnable block'
 

@@ -379,7 +379,8 @@ class ArrayDecode(BaseDecode):
 DECODE_TRANSFORMS = ('DecordDecode', 'OpenCVDecode', 'FrameFolderDecode',
                      'FrameCacheDecode', 'ArrayDecode')
 
-#: The decode transform of each storage format (``results['storage']``).
+#: The decode transform of each storage format (``results['storage']``);
+#: a new format adds its entry here.
 STORAGE_DECODERS = {
     'video': 'DecordDecode',
     'frames': 'FrameFolderDecode',
@@ -429,24 +430,31 @@ class LoadVideoFrames(BaseTransform):
                  out_key: str = 'frames',
                  backend_args: Optional[dict] = None):
         self.backend = check_backend(backend)
-        args = dict(
+        if color_type not in COLOR_TYPES:
+            raise ValueError(f'color_type must be one of {COLOR_TYPES}, got '
+                             f'{color_type!r}')
+        self.args = dict(
             color_type=color_type, out_key=out_key, backend_args=backend_args)
-        self.decoders = {
-            storage: TRANSFORMS.build(dict(type=name, **args))
-            for storage, name in STORAGE_DECODERS.items()
-        }
-        if self.backend == 'opencv':
-            self.decoders['video'] = OpenCVDecode(**args)
+        self.decoders = {}
         self.color_type = color_type
         self.out_key = out_key
 
-    def transform(self, results: dict) -> dict:
-        storage = _legacy_keys(results)
+    def decoder(self, storage: str) -> BaseDecode:
+        """The decode transform of ``storage`` (built once)."""
         if storage not in self.decoders:
-            raise KeyError(
-                "LoadVideoFrames: results['storage'] must be one of "
-                f'{tuple(self.decoders)}, got {storage!r}')
-        return self.decoders[storage](results)
+            name = STORAGE_DECODERS.get(storage)
+            if storage == 'video' and self.backend == 'opencv':
+                name = 'OpenCVDecode'
+            if name is None:
+                raise KeyError(
+                    "LoadVideoFrames: results['storage'] must be one of "
+                    f'{tuple(STORAGE_DECODERS)}, got {storage!r}')
+            self.decoders[storage] = TRANSFORMS.build(
+                dict(type=name, **self.args))
+        return self.decoders[storage]
+
+    def transform(self, results: dict) -> dict:
+        return self.decoder(_legacy_keys(results))(results)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(backend={self.backend!r}, '
