@@ -249,3 +249,22 @@ def test_tensorboard_gets_the_strip_image(tmp_path):
     except ImportError:
         # without moviepy no video is sent, the strip stands in
         assert vis.add_video('v', vis.make_video_frames(inputs, s)) is False
+
+
+def test_strip_without_truth_or_prediction():
+    inputs, s = moving_square(t_in=3, t_out=2)
+    vis = VideoPredVisualizer(name='strip_partial')
+    del s.gt_frames  # inference on a video with no future frames
+    strip = vis.make_strip(inputs, s)
+    layout = vis.strip_layout
+    assert len(layout['row_tops']) == 2 and layout['bar_box'] is None
+    assert layout['error_max'] is None
+    # the prediction row gets the t+1 .. time indices
+    h, w = layout['frame_size']
+    band = strip[layout['row_tops'][1] -
+                 layout['header_height']:layout['row_tops'][1]]
+    assert _dark(band[:, layout['columns'][0]:layout['columns'][0] + w]).any()
+    inputs, s = moving_square(t_in=3, t_out=2)
+    del s.pred_frames
+    vis.make_strip(inputs, s)
+    assert len(vis.strip_layout['row_tops']) == 2
