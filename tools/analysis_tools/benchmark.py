@@ -37,7 +37,6 @@ import sys
 import torch
 from mmengine.config import Config, DictAction
 
-from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -166,27 +165,15 @@ def parse_args(argv=None):
 
 def resolve_settings(cfg: Config, args) -> dict:
     """The benchmarked sequence: frames, channels and size."""
-    preset = cx.H36M_SETTINGS if args.h36m else {}
-    channels = None
-    if args.shape:
-        height, width, channels = args.shape
-    elif preset:
-        height, width = preset['height'], preset['width']
-    else:
-        size = config_frame_size(cfg)
-        if size is None:
-            raise SystemExit(
-                f'{args.config}: the config declares no frame size; give '
-                '--shape H W C (or --h36m for 128 x 128 x 3, 4 -> 4)')
-        height, width = size
-    channels = channels or preset.get('img_channels')
-    in_frames, out_frames = args.frames or (preset.get('in_frames'),
-                                            preset.get('out_frames'))
-    try:
-        return cx.sequence_settings(cfg.model, height, width, in_frames,
-                                    out_frames, channels)
-    except ValueError as err:
-        raise SystemExit(f'{args.config}: {err}')
+    shape = args.shape or (None, None, None)
+    return cx.resolve_sequence(
+        cfg,
+        args.config,
+        args.shape and shape[:2],
+        args.frames,
+        shape[2],
+        args.h36m,
+        shape_flag='--shape H W C')
 
 
 def check_device(device: str) -> torch.device:

@@ -50,8 +50,8 @@ import torch.nn as nn
 
 __all__ = [
     'describe_model', 'LayerCount', 'ComplexityResult', 'count_complexity',
-    'build_model_for_counting', 'sequence_settings', 'match_paper_row',
-    'format_count', 'PAPER_TABLE2', 'H36M_SETTINGS'
+    'resolve_sequence', 'build_model_for_counting', 'sequence_settings',
+    'match_paper_row', 'format_count', 'PAPER_TABLE2', 'H36M_SETTINGS'
 ]
 
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -314,6 +314,47 @@ def sequence_settings(model_cfg: dict,
         patch_size=patch,
         input_shape=(1, t_in + t_out, patch * patch * chans, height // patch,
                      width // patch))
+
+
+def resolve_sequence(cfg,
+                     config: str,
+                     shape: Optional[Sequence[int]] = None,
+                     frames: Optional[Sequence[int]] = None,
+                     img_channels: Optional[int] = None,
+                     h36m: bool = False,
+                     shape_flag: str = '--shape H W') -> dict:
+    """:func:`sequence_settings` of a loaded config and the command-line
+    choices of the analysis tools.
+
+    Explicit ``shape`` (height, width), ``frames`` (in, out) and
+    ``img_channels`` win over the ``h36m`` preset (:data:`H36M_SETTINGS`),
+    which wins over the config (its test pipeline's frame size, the
+    model's frames and channels). A config without a frame size, or a
+    size the patch does not divide, exits with a message naming
+    ``config`` and ``shape_flag``.
+    """
+    from mmvp.apis import config_frame_size
+    preset = H36M_SETTINGS if h36m else {}
+    if shape:
+        height, width = shape
+    elif preset:
+        height, width = preset['height'], preset['width']
+    else:
+        size = config_frame_size(cfg)
+        if size is None:
+            raise SystemExit(
+                f'{config}: the config declares no frame size; give '
+                f"{shape_flag} (or --h36m for the paper's 128 x 128 x 3 "
+                'sequence)')
+        height, width = size
+    in_frames, out_frames = frames or (preset.get('in_frames'),
+                                       preset.get('out_frames'))
+    channels = img_channels or preset.get('img_channels')
+    try:
+        return sequence_settings(cfg.model, height, width, in_frames,
+                                 out_frames, channels)
+    except ValueError as err:
+        raise SystemExit(f'{config}: {err}')
 
 
 def describe_model(model_cfg: dict) -> str:

@@ -33,7 +33,6 @@ import sys
 import torch
 from mmengine.config import Config, DictAction
 
-from mmvp.apis import config_frame_size
 from mmvp.utils import atomic_write_text, register_all_modules
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -104,28 +103,8 @@ def parse_args(argv=None):
 
 
 def resolve_settings(cfg: Config, args) -> dict:
-    model_cfg = cfg.model
-    preset = cx.H36M_SETTINGS if args.h36m else {}
-    if args.shape:
-        height, width = args.shape
-    elif preset:
-        height, width = preset['height'], preset['width']
-    else:
-        size = config_frame_size(cfg)
-        if size is None:
-            raise SystemExit(
-                f'{args.config}: the config declares no frame size; give '
-                '--shape H W (or --h36m for the paper\'s 128 x 128 x 3 '
-                'sequence)')
-        height, width = size
-    in_frames, out_frames = args.frames or (preset.get('in_frames'),
-                                            preset.get('out_frames'))
-    channels = args.img_channels or preset.get('img_channels')
-    try:
-        return cx.sequence_settings(model_cfg, height, width, in_frames,
-                                    out_frames, channels)
-    except ValueError as err:
-        raise SystemExit(f'{args.config}: {err}')
+    return cx.resolve_sequence(cfg, args.config, args.shape, args.frames,
+                               args.img_channels, args.h36m)
 
 
 def run(args) -> dict:

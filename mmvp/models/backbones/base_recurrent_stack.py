@@ -87,6 +87,18 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
         self.head = nn.Conv2d(
             hidden_channels, self.out_channels, 1, bias=False)
 
+    def build_cells(self, cell: type, **kwargs) -> nn.ModuleList:
+        """One ``cell(in, hidden_channels, kernel_size=kernel_size,
+        **kwargs)`` per layer: layer 0 reads the frame (``in_channels``),
+        layer ``l > 0`` the hidden state of layer ``l - 1``."""
+        return nn.ModuleList([
+            cell(
+                self.in_channels if i == 0 else self.hidden_channels,
+                self.hidden_channels,
+                kernel_size=self.kernel_size,
+                **kwargs) for i in range(self.num_layers)
+        ])
+
     def state_shape(self, frame: torch.Tensor) -> Tuple[int, ...]:
         """The shape of one hidden state for a batch whose first frame is
         ``frame``: ``[B, hidden_channels, H, W]``."""

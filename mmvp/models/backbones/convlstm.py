@@ -1,8 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from typing import Optional
 
-import torch.nn as nn
-
 from mmvp.registry import MODELS
 from ..cells import ConvLSTMCell
 from .base_recurrent_stack import BaseRecurrentStack
@@ -33,14 +31,8 @@ class ConvLSTM(BaseRecurrentStack):
                  forget_bias: float = 0.0):
         super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
                          out_channels)
-        self.cells = nn.ModuleList([
-            ConvLSTMCell(
-                in_channels if i == 0 else hidden_channels,
-                hidden_channels,
-                kernel_size,
-                peephole=peephole,
-                forget_bias=forget_bias) for i in range(num_layers)
-        ])
+        self.cells = self.build_cells(
+            ConvLSTMCell, peephole=peephole, forget_bias=forget_bias)
 
     def layer_step(self, layer, inp, state):
         h, c, o = self.cells[layer](inp, state['h'][layer], state['c'][layer])

@@ -61,18 +61,14 @@ class E3DLSTM(BaseRecurrentStack):
         self.window_length = window_length
         self.temporal_kernel = temporal_kernel
         self.legacy_memory_bug = legacy_memory_bug
-        self.cells = nn.ModuleList([
-            E3DLSTMCell(
-                in_channels if i == 0 else hidden_channels,
-                hidden_channels,
-                window_length=window_length,
-                kernel_size=kernel_size,
-                temporal_kernel=temporal_kernel,
-                norm_type=norm_type,
-                input_size=input_size,
-                layer_norm=layer_norm,
-                legacy_memory_bug=legacy_memory_bug) for i in range(num_layers)
-        ])
+        self.cells = self.build_cells(
+            E3DLSTMCell,
+            window_length=window_length,
+            temporal_kernel=temporal_kernel,
+            norm_type=norm_type,
+            input_size=input_size,
+            layer_norm=layer_norm,
+            legacy_memory_bug=legacy_memory_bug)
         # model_equations.md#e3d-lstm: the 1x1 head of the base becomes a
         # Conv3d that folds the window into one frame.
         self.head = nn.Conv3d(

@@ -1,8 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 from typing import Optional, Sequence
 
-import torch.nn as nn
-
 from mmvp.registry import MODELS
 from ..cells import STLSTMCell
 from .base_recurrent_stack import BaseRecurrentStack
@@ -35,14 +33,8 @@ class PredRNN(BaseRecurrentStack):
                  input_size: Optional[Sequence[int]] = None):
         super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
                          out_channels)
-        self.cells = nn.ModuleList([
-            STLSTMCell(
-                in_channels if i == 0 else hidden_channels,
-                hidden_channels,
-                kernel_size,
-                layer_norm=layer_norm,
-                input_size=input_size) for i in range(num_layers)
-        ])
+        self.cells = self.build_cells(
+            STLSTMCell, layer_norm=layer_norm, input_size=input_size)
 
     def layer_step(self, layer, inp, state):
         h, c, m, o = self.cells[layer](inp, state['h'][layer],

@@ -44,13 +44,7 @@ class PredRNNpp(BaseRecurrentStack):
                              f'{num_layers}')
         super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
                          out_channels)
-        self.cells = nn.ModuleList([
-            CausalLSTMCell(
-                in_channels if i == 0 else hidden_channels,
-                hidden_channels,
-                kernel_size,
-                forget_bias=forget_bias) for i in range(num_layers)
-        ])
+        self.cells = self.build_cells(CausalLSTMCell, forget_bias=forget_bias)
         self.ghu = GHU(hidden_channels, hidden_channels, kernel_size)
 
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
