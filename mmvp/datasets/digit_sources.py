@@ -4,7 +4,9 @@
 Three sources share one small interface (``len(src)``, ``src.image(i)`` ->
 ``np.uint8 [28, 28]`` with 0 = background and 255 = ink, ``src.label(i)``):
 
-- :class:`MNISTDigitSource` reads the MNIST IDX files (spec 3.1), lazily, so
+- :class:`MNISTDigitSource` reads the MNIST IDX files
+  (``docs/en/advanced_guides/dataset_protocols.md#mnist-digit-files``),
+  lazily, so
   a dataset object stays small when it is sent to dataloader workers;
 - :class:`GlyphDigitSource` draws digits with OpenCV's Hershey fonts and
   needs no download (deterministic per ``(split, index)``);
@@ -29,10 +31,11 @@ __all__ = [
 
 DIGIT_SIZE = 28
 
-# split name -> id used in the per-sample seeds (spec 3.4)
+# split name -> id used in the per-sample seeds
+# (dataset_protocols.md#protocol-vmnist-v1)
 SPLIT_IDS = {'train': 0, 'test': 1}
 
-# split -> (images file, labels file), spec 3.1
+# split -> (images file, labels file), dataset_protocols.md#mnist-digit-files
 MNIST_FILES = {
     'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
     'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
@@ -92,7 +95,8 @@ def read_idx(path: str,
              expected_magic: Optional[int] = None,
              expected_dims: Optional[Tuple[Optional[int], ...]] = None,
              header_only: bool = False):
-    """Read an IDX file (gzip-compressed or raw), spec 3.1.
+    """Read an IDX file (gzip-compressed or raw), see
+    ``dataset_protocols.md#mnist-digit-files``.
 
     Args:
         path (str): The file.

@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Standard Moving MNIST (Srivastava et al. 2015), spec 3.2.
+"""Standard Moving MNIST (Srivastava et al. 2015), see
+``docs/en/advanced_guides/dataset_protocols.md#moving-mnist``.
 
 Two modes:
 
@@ -32,7 +33,8 @@ def moving_mnist_trajectory(y: float,
                             num_frames: int = 20,
                             image_size: int = 64,
                             step_length: float = STEP_LENGTH) -> np.ndarray:
-    """Top-left corners of one digit, Srivastava's rules (spec 3.2).
+    """Top-left corners of one digit, Srivastava's rules
+    (``dataset_protocols.md#moving-mnist``).
 
     Position in a unit box standing for ``image_size - 28`` px; velocity
     ``(cos theta, sin theta) * step_length`` (x, y). Each frame: step

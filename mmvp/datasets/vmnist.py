@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""V-MNIST dataset, generation protocol ``vmnist-v1`` (spec 3.3, 3.4).
+"""V-MNIST dataset, generation protocol ``vmnist-v1`` (see
+``docs/en/advanced_guides/dataset_protocols.md#protocol-vmnist-v1``).
 
 V-MNIST of the MotionRNN paper was never released; this is mmvp's
 re-creation (never claim Table 5 parity). Train sequences use MNIST train
@@ -76,7 +77,7 @@ class VMNISTDataset(BaseDigitVideoDataset):
                  speed_range: Optional[Sequence[float]] = None,
                  **kwargs):
         # a digit at the largest scale (1.4) needs a margin of 14 * 1.4 px
-        # on each side of its centre (spec 3.4)
+        # on each side of its centre (dataset_protocols.md#protocol-vmnist-v1)
         min_size = int(2 * HALF * SCALE_BOUNDS[1]) + 1
         if image_size < min_size:
             raise ValueError(
@@ -156,7 +157,8 @@ class VMNISTDataset(BaseDigitVideoDataset):
 
     def write_cache(self, out_file: str) -> str:
         """Render all ``num_samples`` sequences into a uint8 ``(N, T, H, W)``
-        .npy (the optional cache of spec 3.4), written atomically."""
+        .npy (the optional cache of
+        ``dataset_protocols.md#protocol-vmnist-v1``), written atomically."""
         tmp = out_file + '.tmp.npy'
         arr = np.lib.format.open_memmap(
             tmp,

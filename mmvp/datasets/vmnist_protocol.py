@@ -1,5 +1,7 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""The ``vmnist-v1`` generation protocol (spec 3.4), as plain functions.
+"""The ``vmnist-v1`` generation protocol
+(``docs/en/advanced_guides/dataset_protocols.md#protocol-vmnist-v1``), as
+plain functions.
 
 V-MNIST is not public; ``vmnist-v1`` is mmvp's documented re-creation: two
 distinct digits that always move, rotate and scale at once. Every sequence is
@@ -30,7 +32,7 @@ __all__ = [
 
 VMNIST_PROTOCOL = 'vmnist-v1'
 
-# ranges of spec 3.4
+# ranges of dataset_protocols.md#protocol-vmnist-v1
 SCALE0_RANGE = (0.8, 1.2)
 SCALE_RATE_RANGE = (math.log(1.03), math.log(1.08))
 SCALE_BOUNDS = (0.6, 1.4)
@@ -137,7 +139,8 @@ def vmnist_trajectory(params: Sequence[Dict],
                       image_size: int = 64) -> Dict[str, np.ndarray]:
     """Per-frame state of every digit (frame 0 is the initial state).
 
-    Update from frame t to t + 1 (spec 3.4): scale ``s *= exp(rate)``,
+    Update from frame t to t + 1
+    (``dataset_protocols.md#protocol-vmnist-v1``): scale ``s *= exp(rate)``,
     reflected in log space at [0.6, 1.4] (``s = bound**2 / s``, rate sign
     flipped); angle ``theta += omega``; centre ``c += v`` with margin
     ``m = 14 * s``: below m -> ``c = 2m - c``, above ``size - m`` ->
@@ -199,7 +202,8 @@ def render_vmnist(digits: Sequence[np.ndarray],
 
     ``M = cv2.getRotationMatrix2D((13.5, 13.5), theta, s)``, then
     ``M[:, 2] += (cx - 13.5, cy - 13.5)`` and ``cv2.warpAffine`` with
-    ``INTER_LINEAR`` and a zero constant border (spec 3.4).
+    ``INTER_LINEAR`` and a zero constant border
+    (``dataset_protocols.md#protocol-vmnist-v1``).
 
     Args:
         digits (list[np.ndarray]): uint8 ``[28, 28]`` images, one per digit.

@@ -8,7 +8,7 @@ from mmvp.datasets import (GlyphDigitSource, MNISTDigitSource,
                            build_digit_source, read_idx)
 
 
-# -- IDX reader (spec 3.1) ---------------------------------------------------
+# -- IDX reader (dataset_protocols.md#mnist-digit-files) --------------------
 @pytest.mark.parametrize('compress', [True, False])
 def test_read_idx_roundtrip(tmp_path, idx_writer, compress):
     images = np.arange(3 * 28 * 28, dtype=np.int64).reshape(3, 28, 28) % 256

@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Standard Moving MNIST (spec 3.2): generator rules and the .npy file."""
+"""Standard Moving MNIST (dataset_protocols.md#moving-mnist): generator
+rules and the .npy file."""
 import math
 import pickle
 

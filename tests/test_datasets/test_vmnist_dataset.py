@@ -1,5 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""V-MNIST ``vmnist-v1`` (spec 3.4): the properties the spec pins."""
+"""V-MNIST ``vmnist-v1`` (dataset_protocols.md#protocol-vmnist-v1): the
+properties the protocol pins."""
 import math
 import pickle
 
@@ -73,8 +74,8 @@ def test_train_test_use_different_pools_and_seeds():
     assert len(test.digit_source) == 10000
 
 
-def test_draw_order_matches_spec():
-    """Re-implement the spec's draw order and compare."""
+def test_draw_order_matches_protocol():
+    """Re-implement the protocol's draw order and compare."""
     rng = np.random.default_rng([2021, 0, 5])
     expected = []
     for k in range(2):
