@@ -30,20 +30,26 @@ class NonFiniteSkipMixin:
     waiting for the device.
 
     Whether the loss is finite is computed on the loss's device (under DDP
-    all-reduced with ``max``, so every rank skips together) and used there:
+    all-reduced with ``max``, so every rank skips together). At an
+    optimizer step a non-finite loss's update is skipped:
 
-    * at an optimizer step the update is undone on the device for a
-      non-finite loss. A fused optimizer (``fused=True``, as in the
-      configs) is given the flag as ``found_inf`` and skips the whole
-      update in its kernel (parameters, moments and step count).
-      Otherwise the parameters, the optimizer state and the AMP loss
-      scaler are copied before the step and put back with
-      ``torch.where`` after it. Only when the step creates state (the
-      first step) or keeps state on another device than the loss (e.g.
-      Adam's step counts on the CPU in a GPU run without ``fused`` or
-      ``capturable``) does the host read the flag;
-    * between optimizer steps (gradient accumulation) the gradients
-      accumulated so far are zeroed, as the window is dropped.
+    * on the CPU the host reads the flag and does not step: nothing runs
+      ahead of the host there, so reading it costs nothing;
+    * on an accelerator the flag stays on the device. A fused optimizer
+      (``fused=True``, as in the configs) is given it as ``found_inf`` and
+      skips the whole update in its kernel (parameters, moments and step
+      count), at no cost. Otherwise the parameters, the optimizer state
+      and the AMP loss scaler are copied before the step and put back
+      with ``torch.where`` after it: about three passes over parameters
+      and state (measured on a CPU, where it is not used, for 2.9M
+      parameters with foreach Adam: 32 ms -> 100 ms per update on one
+      busy thread). The host reads the flag only when the step creates
+      state (the first step) or keeps state on another device (Adam's
+      step counts on the CPU in a GPU run without ``fused`` or
+      ``capturable``).
+
+    Between optimizer steps (gradient accumulation) a bad batch zeroes the
+    gradients accumulated so far: the window is dropped.
 
     The backward pass runs for every loss, so no rank waits for a gradient
     all-reduce the others skip. The flags of all updates are kept on the
@@ -62,6 +68,13 @@ class NonFiniteSkipMixin:
             update (the model has probably diverged). None never stops.
             Defaults to 100.
     """
+
+    def __init__(self,
+                 skip_nonfinite: bool = False,
+                 max_consecutive_skips: Optional[int] = 100,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._init_nonfinite(skip_nonfinite, max_consecutive_skips)
 
     def _init_nonfinite(self, skip_nonfinite: bool,
                         max_consecutive_skips: Optional[int]) -> None:
@@ -139,9 +152,20 @@ class NonFiniteSkipMixin:
                     return False
         return True
 
+    #: Read the flag on the host and skip ``step`` (None: on the CPU).
+    _host_check: Optional[bool] = None
+
     @torch.no_grad()
     def _guarded_step(self, bad: torch.Tensor, **kwargs) -> None:
         optimizer = self.optimizer
+        host = self._host_check
+        if host is None:
+            host = bad.device.type == 'cpu'
+        if host:
+            if not bool(bad):
+                with torch.enable_grad():
+                    self.step(**kwargs)
+            return
         if getattr(self, 'loss_scaler', None) is None and \
                 getattr(optimizer, '_step_supports_amp_scaling', False) and \
                 optimizer.defaults.get('fused'):
@@ -214,19 +238,10 @@ class NonFiniteSkipOptimWrapper(NonFiniteSkipMixin, OptimWrapper):
     NaN/Inf loss on the device (see :class:`NonFiniteSkipMixin`).
 
     Args:
-        skip_nonfinite (bool): Go on training after a skipped update.
-            Defaults to False (stop at the end of the iteration).
-        max_consecutive_skips (int, optional): Stop after this many
-            consecutive skipped iterations. Defaults to 100.
+        skip_nonfinite, max_consecutive_skips: See
+            :class:`NonFiniteSkipMixin`.
         **kwargs: Passed to :class:`~mmengine.optim.OptimWrapper`.
     """
-
-    def __init__(self,
-                 skip_nonfinite: bool = False,
-                 max_consecutive_skips: Optional[int] = 100,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self._init_nonfinite(skip_nonfinite, max_consecutive_skips)
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -237,16 +252,7 @@ class NonFiniteSkipAmpOptimWrapper(NonFiniteSkipMixin, DeviceAmpOptimWrapper):
     as it was.
 
     Args:
-        skip_nonfinite (bool): Go on training after a skipped update.
-            Defaults to False (stop at the end of the iteration).
-        max_consecutive_skips (int, optional): Stop after this many
-            consecutive skipped iterations. Defaults to 100.
+        skip_nonfinite, max_consecutive_skips: See
+            :class:`NonFiniteSkipMixin`.
         **kwargs: Passed to :class:`~mmvp.engine.DeviceAmpOptimWrapper`.
     """
-
-    def __init__(self,
-                 skip_nonfinite: bool = False,
-                 max_consecutive_skips: Optional[int] = 100,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self._init_nonfinite(skip_nonfinite, max_consecutive_skips)

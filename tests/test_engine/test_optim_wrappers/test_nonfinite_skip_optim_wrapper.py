@@ -3,7 +3,10 @@
 loss leaves the parameters, the optimizer state and the loss scaler as
 they were (for fused, foreach and stateless optimizers, at the first step
 and later), a finite loss updates exactly as the plain wrapper does, and
-a bad batch inside a gradient-accumulation window drops the window."""
+a bad batch inside a gradient-accumulation window drops the window. Each
+is checked with the flag read on the host (the CPU default) and kept on
+the device (the accelerator path: fused ``found_inf`` or copy and
+``torch.where``)."""
 import copy
 
 import pytest
@@ -12,7 +15,7 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
 from mmvp.engine import (DeviceAmpOptimWrapper, NonFiniteSkipAmpOptimWrapper,
-                         NonFiniteSkipOptimWrapper)
+                         NonFiniteSkipMixin, NonFiniteSkipOptimWrapper)
 from mmvp.registry import OPTIM_WRAPPERS
 
 OPTIMIZERS = {
@@ -55,10 +58,16 @@ def _assert_same(a, b):
         assert a == b
 
 
+@pytest.fixture(params=[None, False], ids=['host', 'device'])
+def host_check(request, monkeypatch):
+    monkeypatch.setattr(NonFiniteSkipMixin, '_host_check', request.param)
+    return request.param
+
+
 @pytest.mark.parametrize('name', sorted(OPTIMIZERS))
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
 @pytest.mark.parametrize('first', [True, False])
-def test_nonfinite_update_changes_nothing(name, bad, first):
+def test_nonfinite_update_changes_nothing(name, bad, first, host_check):
     model = _model()
     wrapper = NonFiniteSkipOptimWrapper(
         optimizer=OPTIMIZERS[name](model.parameters()))
@@ -76,7 +85,7 @@ def test_nonfinite_update_changes_nothing(name, bad, first):
 
 
 @pytest.mark.parametrize('name', sorted(OPTIMIZERS))
-def test_finite_updates_match_the_plain_wrapper(name):
+def test_finite_updates_match_the_plain_wrapper(name, host_check):
     plain_model, model = _model(), _model()
     plain = OptimWrapper(optimizer=OPTIMIZERS[name](plain_model.parameters()))
     wrapper = NonFiniteSkipOptimWrapper(
@@ -89,7 +98,7 @@ def test_finite_updates_match_the_plain_wrapper(name):
     assert len(wrapper.pop_nonfinite_events()) == 1
 
 
-def test_bad_batch_drops_the_accumulation_window():
+def test_bad_batch_drops_the_accumulation_window(host_check):
     model = _model()
     wrapper = NonFiniteSkipOptimWrapper(
         optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
@@ -115,7 +124,7 @@ def test_bad_batch_drops_the_accumulation_window():
 
 
 @pytest.mark.parametrize('first', [True, False])
-def test_amp_flavour_keeps_the_loss_scaler(first):
+def test_amp_flavour_keeps_the_loss_scaler(first, host_check):
     model = _model()
     wrapper = OPTIM_WRAPPERS.build(
         dict(
@@ -154,3 +163,26 @@ def test_settings_are_checked():
             skip_nonfinite=True,
             max_consecutive_skips=None))
     assert wrapper.skip_nonfinite and wrapper.max_consecutive_skips is None
+
+
+def test_fused_optimizer_gets_the_flag_on_the_device(monkeypatch):
+    """On an accelerator a fused optimizer skips in its kernel: it is
+    handed ``found_inf`` and no copy of the state is made."""
+    monkeypatch.setattr(NonFiniteSkipMixin, '_host_check', False)
+    model = _model()
+    wrapper = NonFiniteSkipOptimWrapper(
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.1, fused=True))
+    wrapper.update_params(_loss(model))  # the first step creates the state
+    seen = []
+    step = wrapper.optimizer.step
+
+    def spy(*args, **kwargs):
+        seen.append(float(wrapper.optimizer.found_inf))
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(wrapper.optimizer, 'step', spy)
+    monkeypatch.setattr(wrapper, '_snapshot', None)  # must not be needed
+    wrapper.update_params(_loss(model, float('nan')))
+    wrapper.update_params(_loss(model))
+    assert seen == [1.0, 0.0]
+    assert not hasattr(wrapper.optimizer, 'found_inf')
