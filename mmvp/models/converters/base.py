@@ -20,9 +20,7 @@ config, and refuses anything that does not fit that model exactly:
 4. :func:`save_checkpoint` writes ``{'state_dict', 'meta'}`` atomically.
 """
 import os
-import os.path as osp
 import re
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -31,7 +29,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from mmvp.utils import CheckpointMismatchError, safe_load
+from mmvp.utils import CheckpointMismatchError, atomic_torch_save, safe_load
+from mmvp.version import __version__
 
 __all__ = [
     'Rule', 'ConversionResult', 'load_source_state_dict', 'convert_state_dict',
@@ -304,19 +303,36 @@ def save_checkpoint(state_dict: Dict[str, Tensor], meta: dict,
     """Write ``{'state_dict', 'meta'}`` atomically (temporary file in the
     destination folder, then ``os.replace``)."""
     filename = os.fspath(filename)
-    directory = osp.dirname(osp.abspath(filename))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(filename), suffix='.tmp', dir=directory)
-    os.close(fd)
-    try:
-        torch.save({'state_dict': OrderedDict(state_dict), 'meta': meta}, tmp)
-        os.replace(tmp, filename)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_torch_save({
+        'state_dict': OrderedDict(state_dict),
+        'meta': meta
+    }, filename)
     return filename
+
+
+def config_name(config) -> str:
+    """The file name of a config given as a path or a loaded ``Config``."""
+    filename = getattr(config, 'filename', None)
+    return os.fspath(config) if filename is None else filename
+
+
+def write_converted(result: ConversionResult, src: Union[str, os.PathLike],
+                    num_source: int, dst: Union[str, os.PathLike],
+                    **meta) -> ConversionResult:
+    """Finish a conversion: log the dropped modules, save ``result`` to
+    ``dst`` with ``meta`` (after ``converted_from``, the source's file
+    name, and before ``mmvp_version``) and log the tensor counts."""
+    log_dropped(result.dropped)
+    meta = dict(
+        converted_from=os.path.basename(os.fspath(src)),
+        **meta,
+        mmvp_version=__version__)
+    save_checkpoint(result.state_dict, meta, dst)
+    print_log(
+        f'converted {num_source} tensors to {len(result.state_dict)} '
+        f'mmvp parameters: {dst}',
+        logger='current')
+    return result
 
 
 def log_dropped(dropped: Dict[str, str], logger: str = 'current'):

@@ -31,15 +31,12 @@ multiplies tap ``(a, b)`` exactly as in mmvp's deformable form
 The same rules convert thuml/predrnn-pytorch PredRNN and PredRNN-v2
 checkpoints (no MotionRNN keys) for configs without a neck.
 """
-import os
 from typing import List
 
 from mmengine.logging import print_log
 
-from mmvp.version import __version__
-from .base import (ConversionResult, Rule, build_target_model,
-                   convert_state_dict, load_source_state_dict, log_dropped,
-                   save_checkpoint)
+from .base import (ConversionResult, Rule, build_target_model, config_name,
+                   convert_state_dict, load_source_state_dict, write_converted)
 
 __all__ = ['motionrnn_rules', 'convert_motionrnn_checkpoint']
 
@@ -104,7 +101,7 @@ def convert_motionrnn_checkpoint(src,
     source = load_source_state_dict(src)
     model, cfg = build_target_model(config, cfg_options)
     check_motionrnn_config(cfg)
-    target_name = f'the model of {_config_name(config)}'
+    target_name = f'the model of {config_name(config)}'
     result = convert_state_dict(
         source,
         motionrnn_rules(),
@@ -112,25 +109,15 @@ def convert_motionrnn_checkpoint(src,
         source_name=f'Checkpoint "{src}"',
         target_name=target_name,
         hint=_HINT)
-    log_dropped(result.dropped)
-    meta = dict(
-        converted_from=os.path.basename(os.fspath(src)),
+    return write_converted(
+        result,
+        src,
+        len(source),
+        dst,
         source_layout='thuml/MotionRNN',
-        config=_config_name(config),
-        mmvp_version=__version__)
-    save_checkpoint(result.state_dict, meta, dst)
-    print_log(
-        f'converted {len(source)} tensors to {len(result.state_dict)} '
-        f'mmvp parameters: {dst}',
-        logger='current')
-    return result
+        config=config_name(config))
 
 
 _HINT = ('Check that the config matches the checkpoint (hidden_channels, '
          'num_layers, kernel_size, the data preprocessor\'s patch_size, '
          'img_channels, and the MotionRNNNeck).')
-
-
-def _config_name(config) -> str:
-    filename = getattr(config, 'filename', None)
-    return os.fspath(config) if filename is None else filename

@@ -28,16 +28,14 @@ What changes on the way (checkpoint_keys.md#openstl-checkpoints):
   ConvLSTM ``conv_o`` and the cells' ``conv_last``, PredRNN++ ``conv_o``,
   the MIM-N modules' ``conv_last``.
 """
-import os
 from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
 from mmvp.utils import CheckpointMismatchError
-from mmvp.version import __version__
-from .base import (ConversionResult, Rule, build_target_model,
-                   convert_state_dict, load_source_state_dict, log_dropped,
-                   reorder_blocks, save_checkpoint, split_blocks)
+from .base import (ConversionResult, Rule, build_target_model, config_name,
+                   convert_state_dict, load_source_state_dict, reorder_blocks,
+                   split_blocks, write_converted)
 
 __all__ = [
     'openstl_rules', 'detect_openstl_backbone', 'OPENSTL_BACKBONES',
@@ -288,7 +286,7 @@ def convert_openstl_checkpoint(src,
         print_log(f'detected OpenSTL model: {backbone}', logger='current')
     rules = openstl_rules(backbone)
     model, cfg = build_target_model(config, cfg_options)
-    name = _config_name(config)
+    name = config_name(config)
     expected = OPENSTL_BACKBONES[backbone]
     found = cfg.model.backbone.get('type')
     if found != expected:
@@ -305,21 +303,11 @@ def convert_openstl_checkpoint(src,
         source_name=f'Checkpoint "{src}"',
         target_name=f'the model of {name}',
         hint=hint)
-    log_dropped(result.dropped)
-    meta = dict(
-        converted_from=os.path.basename(os.fspath(src)),
+    return write_converted(
+        result,
+        src,
+        len(source),
+        dst,
         source_layout=f'OpenSTL {backbone}',
         config=name,
-        dropped=sorted(result.dropped),
-        mmvp_version=__version__)
-    save_checkpoint(result.state_dict, meta, dst)
-    print_log(
-        f'converted {len(source)} tensors to {len(result.state_dict)} '
-        f'mmvp parameters: {dst}',
-        logger='current')
-    return result
-
-
-def _config_name(config) -> str:
-    filename = getattr(config, 'filename', None)
-    return os.fspath(config) if filename is None else filename
+        dropped=sorted(result.dropped))
