@@ -15,6 +15,7 @@ held in memory").
 import json
 import logging
 import os.path as osp
+from collections import abc
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -27,13 +28,32 @@ from .transforms.loading import STORAGE_DECODERS
 from .transforms.processing import CenterCropFrames, ResizeFrames
 from .video_io import VideoReadError
 
-__all__ = ['ClipDataset', 'BaseClipDataset', 'InvalidSourceError']
+__all__ = [
+    'ClipDataset', 'BaseClipDataset', 'InvalidSourceError', 'FramePaths'
+]
 CLIP_LIST_VERSION = 1
 
 
 class InvalidSourceError(ValueError):
     """An input file or folder is unusable; the message names it and the
     problem (raised while the clip index is built)."""
+
+
+class FramePaths(abc.Sequence):
+    """The frame files of a folder as a sequence of paths, joined when an
+    item is read (a clip needs a few of possibly thousands)."""
+
+    def __init__(self, folder: str, names: Sequence[str]):
+        self.folder = folder
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return osp.join(self.folder, str(self.names[i]))
 
 
 def _check_positive(name: str, value) -> int:
@@ -260,10 +280,8 @@ class ClipDataset(BaseDataset):
         """Storage-specific reading keys of ``source``."""
         storage = source['storage']
         if storage == 'frames':
-            folder = source['path']
-            return dict(frame_paths=[
-                osp.join(folder, str(n)) for n in source['names']
-            ])
+            return dict(
+                frame_paths=FramePaths(source['path'], source['names']))
         if storage == 'cache':
             step = source.get('cache_step', 1)
             bad = [i for i in inds if i % step]

@@ -21,6 +21,7 @@ from test_h36m import write_video  # isort: skip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+import h36m_frame_cache  # noqa: E402
 import write_clip_list  # noqa: E402
 
 PIPE = [dict(type='LoadVideoFrames'), dict(type='PackVideoPredInputs')]
@@ -160,3 +161,28 @@ def test_h36m_video_of_another_frame_rate(tmp_path, monkeypatch, fps, step,
     assert warned in logged[0]
     H36MDataset(str(tmp_path), split='test')
     assert len(logged) == 1  # once per file
+    # the frame cache keeps the same instants
+    cache = str(tmp_path / 'cache')
+    assert h36m_frame_cache.main([str(tmp_path), cache, '--size', '16']) == 0
+    cached = H36MDataset(
+        str(tmp_path),
+        split='test',
+        source='cache',
+        cache_dir=cache,
+        pipeline=[
+            dict(type='FrameCacheDecode'),
+            dict(type='PackVideoPredInputs')
+        ])
+    video = H36MDataset(
+        str(tmp_path),
+        split='test',
+        pipeline=[
+            dict(type='DecordDecode'),
+            dict(type='CenterCropFrames', border_ratio=0.25),
+            dict(type='ResizeFrames', scale=16),
+            dict(type='PackVideoPredInputs')
+        ])
+    assert len(cached) == len(video) > 0
+    assert cached.get_data_info(0)['video_frame_inds'] == video.get_data_info(
+        0)['frame_inds']
+    assert (cached[0]['inputs'] == video[0]['inputs']).all()

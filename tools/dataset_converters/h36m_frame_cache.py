@@ -37,14 +37,15 @@ from functools import partial
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmvp.datasets.h36m import (ALL_SUBJECTS, H36M_CACHE_VERSION,
+from mmvp.datasets.h36m import (ALL_SUBJECTS, H36M_CACHE_VERSION, H36M_FPS,
                                 H36M_PROTOCOLS, cache_params_of,
                                 h36m_cache_files, list_h36m_videos,
                                 read_cache_record)
+from mmvp.datasets.protocols import BaseClipProtocol
 from mmvp.datasets.transforms.processing import (CenterCropFrames, crop_frames,
                                                  resize_frames)
-from mmvp.datasets.video_io import (VideoReadError, count_video_frames,
-                                    iter_video_frames)
+from mmvp.datasets.video_io import (VideoReadError, iter_video_frames,
+                                    video_info)
 
 DEFAULT_SIZE = {'mim': 128, 'openstl': 256}
 
@@ -101,11 +102,16 @@ def cache_video(video: dict,
     key = video['key']
     if not overwrite and is_cached(out_dir, key, params):
         return dict(key=key, status='skipped')
-    raw_step = H36M_PROTOCOLS[protocol]['raw_step']
     npy, rec_path = h36m_cache_files(out_dir, key)
     tmp = f'{npy}.tmp{os.getpid()}.npy'
     try:
-        num_raw = count_video_frames(video['path'], backend)
+        num_raw, fps = video_info(video['path'], backend)
+        # a video at k times 50 fps keeps every (k * 5)th frame, the same
+        # instants as the dataset reads from it
+        timing = BaseClipProtocol(fps=H36M_FPS)
+        timing.name = H36M_PROTOCOLS[protocol]['name']
+        raw_step = H36M_PROTOCOLS[protocol]['raw_step'] * timing.time_scale(
+            video['path'], fps)
         num_img = math.ceil(num_raw / raw_step)
         arr = None
         written = 0
@@ -142,6 +148,7 @@ def cache_video(video: dict,
         camera=video['camera'],
         video=osp.relpath(video['path'], root),
         num_raw_frames=num_raw,
+        fps=fps,
         raw_step=raw_step,
         num_images=num_img,
         shape=shape,

@@ -366,7 +366,10 @@ class H36MProtocol(BaseClipProtocol):
                 rec['npy'], f'cache array {dtype} {tuple(shape)} does not '
                 f"match its record {rec['json']} ({want} uint8 images)")
             return None
-        if int(rec.get('raw_step', 0)) != self.raw_step:
+        # a cache of a video at k times the protocol's frame rate holds
+        # every (k * raw_step)th frame (the converter samples by time)
+        raw_step = int(rec.get('raw_step', 0))
+        if raw_step < 1 or raw_step % self.raw_step:
             ds.invalid(
                 rec['json'], f"cache holds every {rec.get('raw_step')}th "
                 f'frame; this protocol needs every {self.raw_step}th')
@@ -375,9 +378,9 @@ class H36MProtocol(BaseClipProtocol):
             storage='cache',
             name=rec['key'],
             path=rec['npy'],
-            frame_interval=self.raw_step * self.frame_step,
-            raw_step=self.raw_step,
-            cache_step=self.raw_step,
+            frame_interval=raw_step * self.frame_step,
+            raw_step=raw_step,
+            cache_step=raw_step,
             cache_params=rec['cache_params'],
             num_frames=self._cap(rec['key'], int(rec['num_raw_frames'])))
 
@@ -554,9 +557,12 @@ class H36MOpenSTLProtocol(H36MProtocol):
                 data_list.append(dict(source_idx=src, start=start))
         return self.check_any(ds, data_list)
 
-    @staticmethod
-    def _locate_raw(ds, src: int, start: int, where: str) -> Optional[int]:
+    def _locate_raw(self, ds, src: int, start: int,
+                    where: str) -> Optional[int]:
         source = ds.sources[src]
+        # list frames are 50 fps frames; a video sampled by time (another
+        # frame rate, see BaseClipProtocol.time_scale) scales them
+        start *= source.get('raw_step', self.raw_step) // self.raw_step
         last = ds.frame_inds(source, start)[-1]
         if last >= source['num_frames']:
             ds.invalid(

@@ -436,6 +436,8 @@ class LoadVideoFrames(BaseTransform):
         self.args = dict(
             color_type=color_type, out_key=out_key, backend_args=backend_args)
         self.decoders = {}
+        for storage in STORAGE_DECODERS:  # built once, up front
+            self.decoder(storage)
         self.color_type = color_type
         self.out_key = out_key
 
