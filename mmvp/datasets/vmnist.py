@@ -13,7 +13,8 @@ import numpy as np
 
 from mmvp.registry import DATASETS
 from .base_digit_video import BaseDigitVideoDataset, open_checked_npy
-from .vmnist_protocol import (HALF, SCALE_BOUNDS, SPEED_RANGE, VMNIST_PROTOCOL,
+from .vmnist_protocol import (HALF, OMEGA_RANGE, SCALE_BOUNDS,
+                              SCALE_RATE_RANGE, SPEED_RANGE, VMNIST_PROTOCOL,
                               generate_vmnist_sequence, to_uint8)
 
 __all__ = ['VMNISTDataset']
@@ -53,6 +54,12 @@ class VMNISTDataset(BaseDigitVideoDataset):
         speed_range (tuple[float, float], optional): Speed range in pixels
             per frame. Defaults to (3, 6), that of ``vmnist-v1``; set
             another to test a model on speeds it was not trained on.
+        omega_range (tuple[float, float], optional): Rotation speed range
+            in degrees per frame. Defaults to (10, 30) (``vmnist-v1``);
+            ``(0, 0)`` turns rotation off.
+        scale_rate_range (tuple[float, float], optional): Scaling rate
+            range (log space, per frame). Defaults to ``vmnist-v1``'s;
+            ``(0, 0)`` turns scaling off.
         **kwargs: ``pipeline``, ``test_mode``, ``indices``, ``metainfo``,
             ``serialize_data``, ``lazy_init``, ``max_refetch``.
     """
@@ -75,6 +82,8 @@ class VMNISTDataset(BaseDigitVideoDataset):
                  cache_file: Optional[str] = None,
                  glyph_cfg: Optional[dict] = None,
                  speed_range: Optional[Sequence[float]] = None,
+                 omega_range: Optional[Sequence[float]] = None,
+                 scale_rate_range: Optional[Sequence[float]] = None,
                  **kwargs):
         # a digit at the largest scale (1.4) needs a margin of 14 * 1.4 px
         # on each side of its centre (dataset_protocols.md#protocol-vmnist-v1)
@@ -86,14 +95,17 @@ class VMNISTDataset(BaseDigitVideoDataset):
                 f'{min_size}); render at 64 and add a ResizeFrames step to '
                 'the pipeline for smaller frames')
         self.distinct_labels = bool(distinct_labels)
-        if speed_range is None:
-            speed_range = SPEED_RANGE
-        if (len(speed_range) != 2
-                or not 0 <= float(speed_range[0]) <= float(speed_range[1])):
-            raise ValueError(
-                'VMNISTDataset: speed_range must be (low, high) pixels per '
-                f'frame with 0 <= low <= high, got {speed_range!r}')
-        self.speed_range = (float(speed_range[0]), float(speed_range[1]))
+        ranges = dict(
+            speed_range=(speed_range, SPEED_RANGE),
+            omega_range=(omega_range, OMEGA_RANGE),
+            scale_rate_range=(scale_rate_range, SCALE_RATE_RANGE))
+        for name, (value, default) in ranges.items():
+            value = default if value is None else value
+            if len(value) != 2 or not 0 <= float(value[0]) <= float(value[1]):
+                raise ValueError(
+                    f'VMNISTDataset: {name} must be (low, high) with 0 <= '
+                    f'low <= high, got {value!r}')
+            setattr(self, name, (float(value[0]), float(value[1])))
         self._cache = None
         if cache_file is not None and resample_each_epoch:
             raise ValueError('cache_file and resample_each_epoch=True '
@@ -118,6 +130,8 @@ class VMNISTDataset(BaseDigitVideoDataset):
         meta = super()._protocol_metainfo()
         meta['distinct_labels'] = self.distinct_labels
         meta['speed_range'] = self.speed_range
+        meta['omega_range'] = self.omega_range
+        meta['scale_rate_range'] = self.scale_rate_range
         return meta
 
     def _check_cache(self, arr: np.ndarray) -> None:
@@ -147,7 +161,9 @@ class VMNISTDataset(BaseDigitVideoDataset):
             distinct_labels=self.distinct_labels,
             epoch=self.seed_epoch,
             return_info=return_info,
-            speed_range=self.speed_range)
+            speed_range=self.speed_range,
+            omega_range=self.omega_range,
+            scale_rate_range=self.scale_rate_range)
 
     def render_uint8(self, seq_idx: int) -> np.ndarray:
         """uint8 ``[T, H, W]`` = ``round(255 * render_float(seq_idx))``."""

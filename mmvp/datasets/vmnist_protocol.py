@@ -64,7 +64,10 @@ def sample_vmnist_params(rng: np.random.Generator,
                          image_size: int = 64,
                          distinct_labels: bool = False,
                          label_fn=None,
-                         speed_range: Tuple[float, float] = SPEED_RANGE
+                         speed_range: Tuple[float, float] = SPEED_RANGE,
+                         omega_range: Tuple[float, float] = OMEGA_RANGE,
+                         scale_rate_range: Tuple[float,
+                                                 float] = SCALE_RATE_RANGE
                          ) -> List[Dict]:
     """Draw the parameters of one sequence in the protocol's order.
 
@@ -84,6 +87,16 @@ def sample_vmnist_params(rng: np.random.Generator,
         speed_range (tuple[float, float]): Range of the speed in pixels
             per frame. Defaults to ``SPEED_RANGE`` (3, 6) of ``vmnist-v1``;
             other ranges make clips of speeds a model was not trained on.
+        omega_range (tuple[float, float]): Range of the rotation speed
+            magnitude in degrees per frame. Defaults to ``OMEGA_RANGE``
+            (10, 30); ``(0, 0)`` keeps every digit at its initial angle.
+        scale_rate_range (tuple[float, float]): Range of the scaling rate
+            magnitude (log space, per frame). Defaults to
+            ``SCALE_RATE_RANGE`` (log 1.03, log 1.08); ``(0, 0)`` keeps
+            every digit at its initial scale.
+
+    Whatever the ranges, the same number of values is drawn in the same
+    order, so the other parameters of a sequence do not change with them.
 
     Returns:
         list[dict]: Per digit: ``digit_idx``, ``scale0``, ``scale_rate``
@@ -92,10 +105,14 @@ def sample_vmnist_params(rng: np.random.Generator,
     """
     if distinct_labels and label_fn is None:
         raise ValueError('distinct_labels=True needs label_fn')
+    for name, rng_range in (('speed_range', speed_range),
+                            ('omega_range', omega_range), ('scale_rate_range',
+                                                           scale_rate_range)):
+        if len(rng_range) != 2 or not 0.0 <= float(rng_range[0]) <= float(
+                rng_range[1]):
+            raise ValueError(f'{name} must be (low, high) with 0 <= low <= '
+                             f'high, got {tuple(rng_range)}')
     lo, hi = (float(v) for v in speed_range)
-    if not 0.0 <= lo <= hi:
-        raise ValueError('speed_range must be (low, high) with 0 <= low <= '
-                         f'high, got {tuple(speed_range)}')
     if pool_size < num_digits:
         raise ValueError(f'digit pool of {pool_size} is smaller than '
                          f'num_digits={num_digits}')
@@ -110,10 +127,10 @@ def sample_vmnist_params(rng: np.random.Generator,
             if not clash:
                 break
         s0 = rng.uniform(*SCALE0_RANGE)
-        rate = rng.uniform(*SCALE_RATE_RANGE)
+        rate = rng.uniform(*scale_rate_range)
         rate *= _sign(rng)
         theta0 = rng.uniform(0.0, 360.0)
-        omega = rng.uniform(*OMEGA_RANGE)
+        omega = rng.uniform(*omega_range)
         omega *= _sign(rng)
         speed = rng.uniform(lo, hi)
         phi = rng.uniform(0.0, 2.0 * math.pi)
@@ -243,18 +260,21 @@ def to_uint8(frames: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(frames, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def generate_vmnist_sequence(source,
-                             index: int,
-                             split: str = 'train',
-                             base_seed: int = 2021,
-                             num_frames: int = 20,
-                             num_digits: int = 2,
-                             image_size: int = 64,
-                             distinct_labels: bool = False,
-                             epoch: Optional[int] = None,
-                             return_info: bool = False,
-                             speed_range: Tuple[float, float] = SPEED_RANGE
-                             ) -> Tuple[np.ndarray, Dict]:
+def generate_vmnist_sequence(
+    source,
+    index: int,
+    split: str = 'train',
+    base_seed: int = 2021,
+    num_frames: int = 20,
+    num_digits: int = 2,
+    image_size: int = 64,
+    distinct_labels: bool = False,
+    epoch: Optional[int] = None,
+    return_info: bool = False,
+    speed_range: Tuple[float, float] = SPEED_RANGE,
+    omega_range: Tuple[float, float] = OMEGA_RANGE,
+    scale_rate_range: Tuple[float, float] = SCALE_RATE_RANGE
+) -> Tuple[np.ndarray, Dict]:
     """Generate sequence ``index`` of ``vmnist-v1`` as float32 [T, H, W].
 
     Args:
@@ -270,6 +290,10 @@ def generate_vmnist_sequence(source,
         return_info (bool): Also return ``dict(params=..., traj=...)``.
         speed_range (tuple[float, float]): Speeds in pixels per frame.
             Defaults to ``SPEED_RANGE`` (3, 6).
+        omega_range (tuple[float, float]): Rotation speeds in degrees per
+            frame. Defaults to ``OMEGA_RANGE`` (10, 30).
+        scale_rate_range (tuple[float, float]): Scaling rates (log space).
+            Defaults to ``SCALE_RATE_RANGE``.
 
     Returns:
         np.ndarray | tuple: float32 ``[T, H, W]`` in [0, 1] (and the info).
@@ -282,7 +306,9 @@ def generate_vmnist_sequence(source,
         image_size,
         distinct_labels=distinct_labels,
         label_fn=source.label,
-        speed_range=speed_range)
+        speed_range=speed_range,
+        omega_range=omega_range,
+        scale_rate_range=scale_rate_range)
     traj = vmnist_trajectory(params, num_frames, image_size)
     digits = [source.image(p['digit_idx']) for p in params]
     frames = render_vmnist(digits, traj, image_size)

@@ -1,6 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""SegmentDigitSource (seven-segment digits) and V-MNIST's speed_range:
-the generator of clips unlike the demo's training data."""
+"""SegmentDigitSource (seven-segment digits) and the V-MNIST options
+speed_range, omega_range and scale_rate_range: clips unlike vmnist-v1."""
 import math
 import pickle
 
@@ -120,3 +120,41 @@ def test_bad_speed_range_is_refused(bad):
             digit_source='glyphs',
             num_samples=1,
             speed_range=bad)
+
+
+def test_rotation_and_scaling_can_be_turned_off():
+    """omega_range=(0, 0) and scale_rate_range=(0, 0): the digit keeps its
+    angle and size and only moves; the other draws are those of
+    vmnist-v1."""
+    kwargs = dict(
+        split='test',
+        digit_source='glyphs',
+        num_samples=2,
+        num_digits=1,
+        glyph_cfg=dict(size=100))
+    still = VMNISTDataset(
+        omega_range=(0.0, 0.0), scale_rate_range=(0.0, 0.0), **kwargs)
+    moving = VMNISTDataset(**kwargs)
+    assert still.metainfo['omega_range'] == (0.0, 0.0)
+    _, info = still.render_float(1, return_info=True)
+    _, ref = moving.render_float(1, return_info=True)
+    traj = info['traj']
+    assert np.all(traj['theta'] == traj['theta'][:, :1])
+    assert np.all(traj['scale'] == traj['scale'][:, :1])
+    assert np.ptp(ref['traj']['theta']) > 0 and np.ptp(ref['traj']['scale'])
+    p, q = info['params'][0], ref['params'][0]
+    for key in ('digit_idx', 'scale0', 'theta0', 'speed', 'phi', 'cx', 'cy'):
+        assert p[key] == q[key], key
+    steps = np.hypot(np.diff(traj['cx'][0]), np.diff(traj['cy'][0]))
+    free = ~traj['bounced'][0, 1:]
+    assert free.any() and np.allclose(steps[free], p['speed'])
+
+
+@pytest.mark.parametrize('key', ['omega_range', 'scale_rate_range'])
+def test_bad_motion_range_is_refused(key):
+    with pytest.raises(ValueError, match=key):
+        VMNISTDataset(
+            split='test',
+            digit_source='glyphs',
+            num_samples=1,
+            **{key: (1.0, 0.5)})
