@@ -62,10 +62,16 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
         kernel_size (int): Gate convolution kernel of the cells.
         out_channels (int, optional): Channels of the predicted frame;
             defaults to ``in_channels``.
+
+    Subclasses take these as keyword arguments (``**kwargs``) besides
+    their own.
     """
 
     #: The number of spatial dims of hidden states (2, or 3 for E3D-LSTM).
     spatial_dims = 2
+    #: The fewest layers the stack works with, and why (for the error).
+    min_layers = 1
+    min_layers_reason = ''
     #: Whether the state has the spatiotemporal memory ``M`` (PredRNN and
     #: the backbones built on its ST-LSTM).
     has_memory = False
@@ -77,8 +83,10 @@ class BaseRecurrentStack(nn.Module, metaclass=ABCMeta):
                  kernel_size: int = 5,
                  out_channels: Optional[int] = None):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        if num_layers < self.min_layers:
+            raise ValueError(
+                f'{type(self).__name__} needs num_layers >= '
+                f'{self.min_layers}{self.min_layers_reason}, got {num_layers}')
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers

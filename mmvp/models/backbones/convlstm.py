@@ -22,15 +22,10 @@ class ConvLSTM(BaseRecurrentStack):
     """
 
     def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
                  peephole: Optional[str] = None,
-                 forget_bias: float = 0.0):
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels)
+                 forget_bias: float = 0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.cells = self.build_cells(
             ConvLSTMCell, peephole=peephole, forget_bias=forget_bias)
 

@@ -45,19 +45,14 @@ class E3DLSTM(BaseRecurrentStack):
     spatial_dims = 3
 
     def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
                  window_length: int = 2,
                  temporal_kernel: int = 2,
                  norm_type: str = 'channel',
                  input_size: Optional[Sequence[int]] = None,
                  layer_norm: bool = False,
-                 legacy_memory_bug: bool = False):
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels)
+                 legacy_memory_bug: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.window_length = window_length
         self.temporal_kernel = temporal_kernel
         self.legacy_memory_bug = legacy_memory_bug
@@ -72,7 +67,7 @@ class E3DLSTM(BaseRecurrentStack):
         # model_equations.md#e3d-lstm: the 1x1 head of the base becomes a
         # Conv3d that folds the window into one frame.
         self.head = nn.Conv3d(
-            hidden_channels,
+            self.hidden_channels,
             self.out_channels, (window_length, 1, 1),
             stride=(window_length, 1, 1),
             bias=False)

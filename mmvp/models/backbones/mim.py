@@ -43,31 +43,24 @@ class MIM(BaseRecurrentStack):
     """
 
     has_memory = True
+    min_layers = 2
+    min_layers_reason = ' (layer 0 is an ST-LSTM, the rest MIM blocks)'
 
     def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
                  input_size: Optional[Sequence[int]] = None,
-                 forget_bias: float = 1.0):
-        if num_layers < 2:
-            raise ValueError('MIM needs num_layers >= 2 (layer 0 is an '
-                             f'ST-LSTM, the rest MIM blocks), got '
-                             f'{num_layers}')
+                 forget_bias: float = 1.0,
+                 **kwargs):
         if input_size is None:
             raise ValueError('MIM needs input_size=(H\', W\'): its '
                              'Hadamard peepholes are resolution-bound, e.g. '
                              '(16, 16) for 64x64 frames with patch 4')
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels)
-        c, k = hidden_channels, kernel_size
+        super().__init__(**kwargs)
+        c, k = self.hidden_channels, self.kernel_size
         self.input_size = tuple(input_size)
-        cells = [STLSTMCell(in_channels, c, k)]
+        cells = [STLSTMCell(self.in_channels, c, k)]
         cells += [
             MIMBlock(c, c, k, input_size, forget_bias)
-            for _ in range(num_layers - 1)
+            for _ in range(self.num_layers - 1)
         ]
         self.cells = nn.ModuleList(cells)
         self.mim_n = nn.ModuleList(

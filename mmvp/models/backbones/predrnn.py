@@ -24,15 +24,10 @@ class PredRNN(BaseRecurrentStack):
     has_memory = True
 
     def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
                  layer_norm: bool = False,
-                 input_size: Optional[Sequence[int]] = None):
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels)
+                 input_size: Optional[Sequence[int]] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.cells = self.build_cells(
             STLSTMCell, layer_norm=layer_norm, input_size=input_size)
 

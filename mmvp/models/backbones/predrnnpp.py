@@ -1,5 +1,5 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import List, Optional
+from typing import List
 
 import torch
 import torch.nn as nn
@@ -30,22 +30,15 @@ class PredRNNpp(BaseRecurrentStack):
     """
 
     has_memory = True
+    min_layers = 2
+    min_layers_reason = (' (the gradient highway sits between layers 0 '
+                         'and 1)')
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
-                 forget_bias: float = 1.0):
-        if num_layers < 2:
-            raise ValueError('PredRNNpp needs num_layers >= 2 (the gradient '
-                             f'highway sits between layers 0 and 1), got '
-                             f'{num_layers}')
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels)
+    def __init__(self, forget_bias: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
         self.cells = self.build_cells(CausalLSTMCell, forget_bias=forget_bias)
-        self.ghu = GHU(hidden_channels, hidden_channels, kernel_size)
+        c = self.hidden_channels
+        self.ghu = GHU(c, c, self.kernel_size)
 
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
         state = super().init_state(frame, mode)

@@ -1,5 +1,4 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -38,20 +37,11 @@ class PredRNNv2(PredRNN):
         See :class:`PredRNN` for the others.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 kernel_size: int = 5,
-                 out_channels: Optional[int] = None,
-                 layer_norm: bool = False,
-                 input_size: Optional[Sequence[int]] = None,
-                 decouple_beta: float = 0.1):
-        super().__init__(in_channels, hidden_channels, num_layers, kernel_size,
-                         out_channels, layer_norm, input_size)
+    def __init__(self, decouple_beta: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
         self.decouple_beta = decouple_beta
-        self.adapter = nn.Conv2d(
-            hidden_channels, hidden_channels, 1, bias=False)
+        c = self.hidden_channels
+        self.adapter = nn.Conv2d(c, c, 1, bias=False)
 
     def init_state(self, frame: torch.Tensor, mode: str = 'zeros') -> dict:
         state = super().init_state(frame, mode)
