@@ -20,6 +20,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.fileio import get_text
 from mmengine.logging import print_log
 
 from mmvp.registry import DATASETS, TRANSFORMS
@@ -84,6 +85,13 @@ class ClipDataset(BaseDataset):
         clip_list (str): A clip list file written by
             ``tools/dataset_converters/write_clip_list.py`` (relative to
             ``data_root``); read instead of scanning. Defaults to ''.
+            With a clip list nothing is scanned, so ``data_root`` may be
+            remote (``s3://...``): the list is read with
+            :func:`mmengine.fileio.get_text` and ``backend_args``, and the
+            decode transforms fetch the frames (give them the same
+            ``backend_args``).
+        backend_args (dict, optional): :mod:`mmengine.fileio` backend
+            arguments for reading ``clip_list``. Defaults to None.
         skip_invalid (bool): Skip unusable files (missing, corrupt,
             truncated, too short, gaps, not a video) instead of raising;
             they are counted and reported once in the log. Clips whose
@@ -107,6 +115,7 @@ class ClipDataset(BaseDataset):
                  out_frames: int = 10,
                  split: Optional[str] = None,
                  clip_list: str = '',
+                 backend_args: Optional[dict] = None,
                  skip_invalid: bool = False,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  **kwargs):
@@ -122,6 +131,7 @@ class ClipDataset(BaseDataset):
         self.skip_invalid = bool(skip_invalid)
         self.split = split
         self.clip_list = clip_list
+        self.backend_args = backend_args
         self.sources: List[dict] = []
         self.invalid_files: List[Tuple[str, str]] = []
         self._read_errors_logged = set()
@@ -379,13 +389,16 @@ class ClipDataset(BaseDataset):
             sources=sources,
             clips=clips)
 
+    def _under_root(self, path: str) -> str:
+        if not self.data_root or osp.isabs(path) or '://' in path:
+            return path
+        return osp.join(self.data_root, path)
+
     def _read_clip_list(self) -> List[dict]:
-        path = self.clip_list
-        if self.data_root and not osp.isabs(path):
-            path = osp.join(self.data_root, path)
+        path = self._under_root(self.clip_list)
         try:
-            with open(path, encoding='utf-8') as f:
-                record = json.load(f)
+            record = json.loads(
+                get_text(path, backend_args=self.backend_args))
             if record.get('version') != CLIP_LIST_VERSION:
                 raise ValueError(f"version {record.get('version')}, "
                                  f'expected {CLIP_LIST_VERSION}')
@@ -403,8 +416,7 @@ class ClipDataset(BaseDataset):
                     f'dataset has {key}={mine.get(key)!r}; rewrite it with '
                     'write_clip_list.py')
         for s in sources:
-            if self.data_root and not osp.isabs(s['path']):
-                s['path'] = osp.join(self.data_root, s['path'])
+            s['path'] = self._under_root(s['path'])
             for key in ('names', 'numbers'):
                 if key in s:
                     s[key] = np.array(s[key])

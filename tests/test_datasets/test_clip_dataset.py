@@ -17,6 +17,7 @@ from mmvp.datasets import (CLIP_PROTOCOLS, ClipDataset, H36MDataset,
                            VideoFolderDataset, VideoReadError)
 from mmvp.registry import DATASETS
 
+from test_decode_transforms import upload  # isort: skip
 from test_h36m import write_video  # isort: skip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -186,3 +187,28 @@ def test_h36m_video_of_another_frame_rate(tmp_path, monkeypatch, fps, step,
     assert cached.get_data_info(0)['video_frame_inds'] == video.get_data_info(
         0)['frame_inds']
     assert (cached[0]['inputs'] == video[0]['inputs']).all()
+
+
+def test_remote_data_root_from_a_clip_list(folder, tmp_path):
+    """Scan locally once, then read the clip list and the frames from a
+    file backend (an in-memory one standing in for S3)."""
+    local = VideoFolderDataset(
+        str(folder), in_frames=2, out_frames=2, pipeline=PIPE)
+    out = str(tmp_path / 'clips.json')
+    with open(out, 'w') as f:
+        json.dump(local.clip_list_dict(), f)
+    base = 'memfs://bucket/mirror'
+    upload(out, f'{base}/clips.json')
+    for src in local.sources:
+        rel = osp.relpath(src['path'], str(folder))
+        if src['storage'] == 'frames':
+            for n in src['names']:
+                upload(osp.join(src['path'], str(n)), f'{base}/{rel}/{n}')
+        else:
+            upload(src['path'], f'{base}/{rel}')
+    remote = VideoFolderDataset(
+        base, in_frames=2, out_frames=2, clip_list='clips.json', pipeline=PIPE)
+    assert len(remote) == len(local) == 12
+    assert remote.get_data_info(0)['filename'] == f'{base}/a.mp4'
+    for i in (0, 8, 11):
+        assert (remote[i]['inputs'] == local[i]['inputs']).all()
