@@ -57,6 +57,17 @@ class FramePaths(abc.Sequence):
         return osp.join(self.folder, str(self.names[i]))
 
 
+def _repeats_cache_step(transform, params: dict) -> bool:
+    """Whether ``transform`` is the crop or resize a cache recorded."""
+    if isinstance(transform, CenterCropFrames):
+        ratio = params.get('crop_border_ratio')
+        return ratio is not None and transform.border_ratio == ratio
+    if isinstance(transform, ResizeFrames):
+        scale = params.get('scale')
+        return scale is not None and list(transform.scale) == list(scale)
+    return False
+
+
 def _check_positive(name: str, value) -> int:
     if not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f'{name} must be a positive int, got {value!r}')
@@ -235,22 +246,17 @@ class ClipDataset(BaseDataset):
         """A frame cache already holds cropped and resized frames: a
         pipeline step that repeats a step recorded in the cache is an old
         config and would apply it twice."""
-        params = {
+        records = {
             repr(s['cache_params']): s
             for s in self.sources if s.get('cache_params')
         }
-        for source in params.values():
-            p = source['cache_params']
+        for source in records.values():
+            params = source['cache_params']
             for t in getattr(self.pipeline, 'transforms', ()):
-                again = (isinstance(t, CenterCropFrames)
-                         and p.get('crop_border_ratio') is not None
-                         and t.border_ratio == p['crop_border_ratio']) or (
-                             isinstance(t, ResizeFrames) and p.get('scale')
-                             and list(t.scale) == list(p['scale']))
-                if again:
+                if _repeats_cache_step(t, params):
                     raise ValueError(
                         f"{source['path']}: the frame cache already applied "
-                        f'{p}; remove {t!r} from the pipeline (a cache '
+                        f'{params}; remove {t!r} from the pipeline (a cache '
                         'pipeline has no crop / resize steps)')
 
     @property
@@ -338,8 +344,8 @@ class ClipDataset(BaseDataset):
         if self.test_mode:
             data = self.prepare_data(idx)
             if data is None:
-                raise Exception('Test time pipline should not get `None` '
-                                'data_sample')
+                raise ValueError(f'{self.__class__.__name__}: the pipeline '
+                                 f'returned None for clip {idx} in test mode')
             return data
         for _ in range(self.max_refetch + 1):
             data = self.prepare_data(idx)
@@ -397,8 +403,7 @@ class ClipDataset(BaseDataset):
     def _read_clip_list(self) -> List[dict]:
         path = self._under_root(self.clip_list)
         try:
-            record = json.loads(
-                get_text(path, backend_args=self.backend_args))
+            record = json.loads(get_text(path, backend_args=self.backend_args))
             if record.get('version') != CLIP_LIST_VERSION:
                 raise ValueError(f"version {record.get('version')}, "
                                  f'expected {CLIP_LIST_VERSION}')
