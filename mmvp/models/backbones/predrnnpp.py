@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmvp.registry import MODELS
 from ..cells import GHU, CausalLSTMCell
 from .base_recurrent_stack import BaseRecurrentStack
+from .predrnn import PredRNN
 
 
 @MODELS.register_module()
@@ -46,12 +47,8 @@ class PredRNNpp(BaseRecurrentStack):
         state['z'] = frame.new_zeros(self.state_shape(frame))
         return state
 
-    def layer_step(self, layer, inp, state):
-        h, c, m, o = self.cells[layer](inp, state['h'][layer],
-                                       state['c'][layer], state['m'])
-        state['c'][layer] = c
-        state['m'] = m
-        return h, o
+    # the Causal LSTM cell is called as PredRNN's ST-LSTM: (x, H, C, M)
+    layer_step = PredRNN.layer_step
 
     def regions(self) -> List[nn.Module]:
         return super().regions() + [self.ghu]
