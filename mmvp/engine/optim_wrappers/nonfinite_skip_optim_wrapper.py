@@ -41,12 +41,12 @@ class NonFiniteSkipMixin:
       count), at no cost. Otherwise the parameters, the optimizer state
       and the AMP loss scaler are copied before the step and put back
       with ``torch.where`` after it: about three passes over parameters
-      and state (measured on a CPU, where it is not used, for 2.9M
-      parameters with foreach Adam: 32 ms -> 100 ms per update on one
-      busy thread). The host reads the flag only when the step creates
-      state (the first step) or keeps state on another device (Adam's
-      step counts on the CPU in a GPU run without ``fused`` or
-      ``capturable``).
+      and state, 2-4x an unfused Adam update (measured on a CPU, where it
+      is not used: 2.9M parameters, foreach Adam, one thread, 9 -> 18 ms
+      and on a busier machine 32 -> 100 ms). The host reads the flag
+      only when the step creates state (the first step) or keeps state
+      on another device (Adam's step counts on the CPU in a GPU run
+      without ``fused`` or ``capturable``).
 
     Between optimizer steps (gradient accumulation) a bad batch zeroes the
     gradients accumulated so far: the window is dropped.
