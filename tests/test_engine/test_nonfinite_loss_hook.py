@@ -92,6 +92,7 @@ def _runner(work_dir,
             optim_type='NonFiniteSkipOptimWrapper',
             hook=None,
             resume=False,
+            custom_hooks=(),
             **settings):
     optim = dict(type=optim_type, optimizer=dict(type='SGD', lr=0.01))
     if hook is None:  # the settings belong to the wrapper
@@ -113,7 +114,7 @@ def _runner(work_dir,
                 type='SafeCheckpointHook', by_epoch=False, interval=1),
             logger=dict(type='LoggerHook', interval=1),
             nonfinite=hook),
-        custom_hooks=[dict(type='RNGStateHook')],
+        custom_hooks=[dict(type='RNGStateHook'), *custom_hooks],
         resume=resume,
         randomness=dict(seed=0),
         default_scope='mmvp',
@@ -244,6 +245,32 @@ def test_old_config_with_hook_settings_still_runs(tmp_path):
             f'{runner.timestamp}.log')).read()
     assert "optim_wrapper.type='NonFiniteSkipOptimWrapper'" in log
     assert runner.message_hub.get_info('nonfinite_skipped') == 1
+
+
+def test_old_config_with_the_hook_in_custom_hooks(tmp_path):
+    """An old config listing the hook with its settings in custom_hooks,
+    on top of the default one: the settings reach the wrapper whichever
+    hook runs first, and each skip is reported once."""
+    with pytest.warns(DeprecationWarning):
+        runner, rec = _runner(
+            tmp_path,
+            nan_iters=(2, ),
+            custom_hooks=[
+                dict(
+                    type='NonFiniteLossHook',
+                    skip_nonfinite=True,
+                    max_consecutive_skips=3)
+            ])
+    runner.train()
+    assert runner.optim_wrapper.skip_nonfinite
+    assert runner.optim_wrapper.max_consecutive_skips == 3
+    assert torch.equal(rec.weights[2], rec.weights[1])
+    assert runner.message_hub.get_info('nonfinite_skipped') == 1
+    log = open(
+        os.path.join(
+            str(tmp_path), runner.timestamp,
+            f'{runner.timestamp}.log')).read()
+    assert log.count('Non-finite loss at iteration 2 of 5') == 1
 
 
 def test_hook_settings_override_the_wrapper(tmp_path):

@@ -139,9 +139,6 @@ class NonFiniteLossHook(Hook):
                 for key, value in self._overrides.items():
                     setattr(wrapper, key, value)
             self._wrappers.append(wrapper)
-        first = self._wrappers[0]
-        self.skip_nonfinite = first.skip_nonfinite
-        self.max_consecutive_skips = first.max_consecutive_skips
         hub = runner.message_hub
         self.num_skipped = int(hub.get_info('nonfinite_skipped', 0) or 0)
         self._consecutive = int(hub.get_info('nonfinite_consecutive', 0) or 0)
@@ -183,7 +180,10 @@ class NonFiniteLossHook(Hook):
         if runner.max_iters:
             where += f' of {runner.max_iters}'
         details = self._describe(outputs, events)
-        if not self.skip_nonfinite:
+        # the wrapper's settings, read now: another (deprecated) hook may
+        # have set them after this one's before_train
+        wrapper = self._wrappers[0]
+        if not wrapper.skip_nonfinite:
             self._stop(runner, f'Non-finite loss at {where}: {details}.')
         self.num_skipped += 1
         self._consecutive += 1
@@ -198,8 +198,8 @@ class NonFiniteLossHook(Hook):
         if isinstance(outputs, dict):
             for key in _nonfinite_items(outputs):
                 del outputs[key]
-        if self.max_consecutive_skips is not None and \
-                self._consecutive >= self.max_consecutive_skips:
+        limit = wrapper.max_consecutive_skips
+        if limit is not None and self._consecutive >= limit:
             self._stop(
                 runner, f'{self._consecutive} consecutive batches up to '
                 f'{where} had a non-finite loss (last: {details}); the '
