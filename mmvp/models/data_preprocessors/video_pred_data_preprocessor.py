@@ -21,13 +21,18 @@ class VideoPredDataPreprocessor(BaseDataPreprocessor):
             (model_equations.md#patch-layout).
         value_scale (float): Divisor applied to integer frames. Float inputs
             are assumed to already be on the [0, 1] scale.
-        non_blocking (bool): Whether to copy to the device asynchronously.
+        non_blocking (bool): Copy to the device asynchronously. Defaults
+            to True: a blocking copy waits for every kernel queued before
+            it, a host synchronisation at the start of each step (see
+            docs/en/advanced_guides/customize_models.md). Copies from host
+            memory to a device are safe either way; from pinned memory
+            (``pin_memory=True`` in the dataloader) they also overlap.
     """
 
     def __init__(self,
                  patch_size: int = 4,
                  value_scale: float = 255.,
-                 non_blocking: bool = False):
+                 non_blocking: bool = True):
         super().__init__(non_blocking=non_blocking)
         if patch_size < 1:
             raise ValueError(f'patch_size must be >= 1, got {patch_size}')
