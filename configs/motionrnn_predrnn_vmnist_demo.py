@@ -1,8 +1,11 @@
-# A tiny MotionRNN-PredRNN that trains, validates and tests on 2 CPU cores in
-# a few minutes, on V-MNIST drawn with the embedded glyph digits (no
-# download). It is a smoke-sized demo, not a paper setting: 2 layers x 32
-# channels, 3x3 kernels, a short scheduled-sampling ramp and lr 1e-3.
-# The test prints the MSE next to the copy-last-input-frame baseline.
+# A small MotionRNN-PredRNN that learns visibly in minutes on 2 CPU cores,
+# on clips of the V-MNIST generator drawn with the embedded glyph digits
+# (no download). It is a demo, not a paper setting: one digit per clip that
+# moves without rotating or scaling (vmnist-v1: two digits that also turn
+# and scale), 5 -> 5 frames instead of 10 -> 10, 2 layers x 32 channels
+# with 3x3 kernels, batch 8, bf16 autocast and a short schedule. The
+# walk-through, with the printout explained, is
+# docs/en/get_started/quick_run.md.
 _base_ = [
     './_base_/models/motionrnn_predrnn_4x64_p4.py',
     './_base_/datasets/vmnist_v1_10to10.py',
@@ -10,32 +13,61 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 
+_iters = 1200
+# one digit that moves in a straight line and bounces off the borders:
+# rotation and scaling are off (vmnist-v1 turns and scales the digits too)
+_clip = dict(
+    digit_source='glyphs',
+    num_digits=1,
+    in_frames=5,
+    out_frames=5,
+    omega_range=(0.0, 0.0),
+    scale_rate_range=(0.0, 0.0))
+
 model = dict(
+    in_frames=5,
+    out_frames=5,
     backbone=dict(num_layers=2, hidden_channels=32, kernel_size=3),
     neck=dict(kernel_size=3),
-    # teacher forcing fades out over the first 200 iterations
-    sampling=dict(mode='linear', start=1.0, rate=1 / 200, stop_iter=200))
+    # L1 + L2: the L1 term drives the black background to exactly black;
+    # with MSE alone a faint haze is left there, which costs little MSE
+    # but much SSIM
+    loss=dict(type='L1L2Loss'),
+    # teacher forcing fades out over the first 300 iterations
+    sampling=dict(mode='linear', start=1.0, rate=1 / 300, stop_iter=300))
 
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(digit_source='glyphs', num_samples=4000))
+    batch_size=8, num_workers=1, dataset=dict(num_samples=20000, **_clip))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    dataset=dict(digit_source='glyphs', num_samples=32))
+    batch_size=8, num_workers=1, dataset=dict(num_samples=32, **_clip))
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    dataset=dict(digit_source='glyphs', num_samples=96))
+    batch_size=8, num_workers=1, dataset=dict(num_samples=96, **_clip))
 
+# The test also scores two naive predictions with the same functions:
+# all-black frames (`_zeros` keys) and copies of the last input frame
+# (`_copy_last` keys). On sparse digit frames all black is the harder bar
+# for SSIM, copy-last the one a model that learnt no motion would reach.
 test_evaluator = [
-    dict(type='MSEMetric', prefix='vmnist', copy_last_baseline=True),
-    dict(type='SSIMMetric', prefix='vmnist'),
+    dict(type='MSEMetric', prefix='vmnist', baselines=('zeros', 'copy_last')),
+    dict(type='SSIMMetric', prefix='vmnist', baselines=('zeros', 'copy_last')),
     dict(type='PSNRMetric', prefix='vmnist'),
 ]
 
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_cfg = dict(max_iters=300, val_interval=150)
+# bf16 autocast (on the CPU too) through the AMP flavour of the base's
+# wrapper; Adam at 2e-3, decayed to 1e-4 along a cosine
+optim_wrapper = dict(
+    type='NonFiniteSkipAmpOptimWrapper',
+    dtype='bfloat16',
+    optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(
+        type='CosineAnnealingLR',
+        T_max=_iters,
+        eta_min=1e-4,
+        by_epoch=False,
+        begin=0,
+        end=_iters)
+]
+train_cfg = dict(max_iters=_iters, val_interval=_iters)
 default_hooks = dict(
-    logger=dict(interval=25), checkpoint=dict(interval=150, max_keep_ckpts=2))
+    logger=dict(interval=50), checkpoint=dict(interval=_iters))

@@ -98,7 +98,7 @@ def test_amp_on_cpu_default_work_dir_and_auto_scale_lr(tmp_path):
             or "type='DeviceAmpOptimWrapper'" in text)
     ckpt = safe_load(work / 'iter_2.pth')
     assert 'loss_scaler' in ckpt['optimizer']
-    # batch 2 on 1 process against base_batch_size 8: lr 1e-3 -> 2.5e-4
+    # batch 2 on 1 process against base_batch_size 8: lr 2e-3 -> 5e-4
     log = proc.stdout + proc.stderr
     assert 'LR is set based on batch size of 8' in log
-    assert ckpt['optimizer']['param_groups'][0]['lr'] == pytest.approx(2.5e-4)
+    assert ckpt['optimizer']['param_groups'][0]['lr'] == pytest.approx(5e-4)

@@ -15,7 +15,7 @@ DEMO_CONFIG = osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist_demo.py')
 # The demo config shrunk to seconds on CPU: 3 -> 3 frames, 8 channels,
 # 16 training clips, 4 validation and 5 test clips (an odd count, so a
 # 2-process test pads and truncates), 4 iterations with validation and a
-# checkpoint every 2.
+# checkpoint every 2, at the demo's base learning rate (no decay).
 TINY_CONFIG = """\
 _base_ = [{base!r}]
 _clip = dict(in_frames=3, out_frames=3)
@@ -32,6 +32,7 @@ train_dataloader = dict(
 val_dataloader = dict(**_loader, dataset=dict(num_samples=4, **_clip))
 test_dataloader = dict(**_loader, dataset=dict(num_samples=5, **_clip))
 train_cfg = dict(max_iters=4, val_interval=2)
+param_scheduler = []
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
 """
 
