@@ -78,7 +78,10 @@ def _base_grid(h: int, w: int, k: int, device: torch.device,
         x = (cols.view(1, 1, w) + tap_b) * sx - 1
         y = (rows.view(1, h, 1) + tap_a) * sy - 1
         base = torch.stack(torch.broadcast_tensors(x, y), dim=-1)
-        scale = torch.tensor([sx, sy], dtype=torch.float64, device=device)
+        # filled on the device: torch.tensor(..., device=device) would be
+        # a blocking copy from the host
+        scale = torch.full((2, ), sx, dtype=torch.float64, device=device)
+        scale[1] = sy
         cached = (base.to(dtype).contiguous(), scale.to(dtype))
     if not torch.compiler.is_compiling():
         if len(_GRID_CACHE) >= _GRID_CACHE_SIZE:
