@@ -148,6 +148,20 @@ class _DispatchRecorder(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
+# Tensors made from Python data: on a device, a blocking copy.
+_FROM_DATA = {torch.tensor, torch.as_tensor, torch.asarray}
+
+
+def _data_to_device(args, kwargs) -> bool:
+    """Whether ``torch.tensor(data, device=...)`` copies host data to a
+    device."""
+    device = kwargs.get('device')
+    data = args[0] if args else kwargs.get('data', kwargs.get('obj'))
+    if device is None or isinstance(data, torch.Tensor):
+        return False
+    return torch.device(device).type != 'cpu'
+
+
 class _FunctionRecorder(TorchFunctionMode):
 
     def __init__(self, owner: 'HostSyncRecorder'):
@@ -157,9 +171,14 @@ class _FunctionRecorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, '__name__', '')
-        if name not in _HOST_METHODS or self.owner._in_method:
+        if self.owner._in_method:
             return func(*args, **kwargs)
-        self.owner._record(f'Tensor.{name}', 'host read')
+        if name in _HOST_METHODS:
+            self.owner._record(f'Tensor.{name}', 'host read')
+        elif func in _FROM_DATA and _data_to_device(args, kwargs):
+            self.owner._record(f'torch.{name}', 'blocking host-to-device copy')
+        else:
+            return func(*args, **kwargs)
         self.owner._in_method = True
         try:
             return func(*args, **kwargs)
@@ -185,8 +204,9 @@ class HostSyncRecorder:
 
     With tensors on an accelerator it also records the copies to host
     memory (``.cpu()``, ``.to('cpu')``, ``cpu_tensor.copy_(t)``) and the
-    blocking copies to the device (``non_blocking=False``); on the CPU
-    these are no copies and are not recorded. The ``meta`` device counts as
+    blocking copies to the device (``non_blocking=False``, and
+    ``torch.tensor(data, device=...)``); on the CPU these are no copies and
+    are not recorded. The ``meta`` device counts as
     an accelerator here, so a test without one can check where a module
     copies its tensors.
 

@@ -6,6 +6,8 @@ configs' optimizer wrapper (``NonFiniteSkipOptimWrapper`` with fused Adam,
 and its AMP flavour) at iterations across the scheduled-sampling ramps,
 and ``test_step``, under :class:`~mmvp.utils.HostSyncRecorder`; none may
 read a tensor value on the host (docs/en/advanced_guides/customize_models.md).
+On the ``meta`` device, which stands for an accelerator, the rollout, the
+loss and its backward pass make no copy between host and device either.
 
 Scope: the recorder wraps ``train_step`` only. ``train_step`` returns its
 log variables as tensors; MMEngine reads them once per iteration after
@@ -24,6 +26,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
 from mmvp.engine import NonFiniteSkipMixin
+from mmvp.models.predictors.sampling import sampling_mask
 from mmvp.registry import MODELS
 from mmvp.utils import HostSyncRecorder, register_all_modules
 
@@ -161,6 +164,35 @@ def test_predictor_options_without_host_sync(overrides):
     assert_no_sync_in_training(
         model, config_optim_wrapper(model), iterations=RAMP[:3])
     assert_no_sync_in_rollout(model)
+
+
+@pytest.mark.parametrize('name', MODEL_CONFIGS)
+def test_no_copy_between_host_and_device(name):
+    """Copies to host memory and blocking copies to the device are only
+    visible with tensors on a device: the ``meta`` device stands for one
+    (no values, so no random generator and no optimizer step: the masks
+    are drawn with the global generator and the loss is only
+    back-propagated)."""
+    model = tiny_model(name).to('meta')
+    assert model.data_preprocessor.device.type == 'meta'
+    with HostSyncRecorder() as syncs:
+        inputs = model.data_preprocessor(batch(), True)['inputs']
+        for itr in RAMP[::2]:
+            mask, _ = sampling_mask(inputs.shape[0], IN_FRAMES,
+                                    IN_FRAMES + OUT_FRAMES,
+                                    model.sampling_mode, itr, inputs.device,
+                                    **model.sampling_schedule)
+            outputs = model.rollout(inputs, IN_FRAMES + OUT_FRAMES, mask)
+            losses = dict(loss=model.loss_module(outputs, inputs[:, 1:]))
+            losses.update(model.backbone.aux_losses(model._last_state))
+            loss, log_vars = model.parse_losses(losses)
+            loss.backward()
+        model.eval()
+        samples = model.predict(inputs)
+    assert not syncs.events, syncs.report()
+    assert outputs.device.type == 'meta'
+    assert samples[0].pred_frames.shape == (OUT_FRAMES, 1, SIZE, SIZE)
+    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_longer_rollout_asked_by_the_samples_without_host_sync():

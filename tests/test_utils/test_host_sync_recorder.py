@@ -105,10 +105,14 @@ def test_copies_between_host_and_device():
         host.to('meta', non_blocking=True)
         host.to('meta')
         device.to(torch.float64)  # stays on the device
+        torch.tensor([0.5, 2.0], device='meta')  # from Python data
+        torch.as_tensor(device, device='meta')  # already there
+        torch.full((2, ), 0.5, device='meta')  # filled on the device
     assert [(e.op.split('.')[1], e.kind) for e in syncs.events] == [
         ('_to_copy', 'device-to-host copy'),
         ('copy_', 'device-to-host copy'),
         ('_to_copy', 'blocking host-to-device copy'),
+        ('tensor', 'blocking host-to-device copy'),
     ]
 
 
