@@ -28,6 +28,7 @@ from mmengine.optim import build_optim_wrapper
 from mmvp.engine import NonFiniteSkipMixin
 from mmvp.models.predictors.sampling import sampling_mask
 from mmvp.registry import MODELS
+from mmvp.structures import VideoPredDataSample
 from mmvp.utils import HostSyncRecorder, register_all_modules
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs')
@@ -47,6 +48,10 @@ IN_FRAMES, OUT_FRAMES, SIZE = 2, 2, 8
 @pytest.fixture(autouse=True)
 def registered():
     register_all_modules()
+    hub = MessageHub.get_current_instance()
+    itr = hub.get_info('iter', 0)
+    yield
+    hub.update_info('iter', itr)
 
 
 def tiny_model(name, **overrides):
@@ -100,6 +105,7 @@ def set_iter(itr):
 def assert_no_sync_in_training(model, wrapper, iterations=RAMP):
     set_iter(iterations[0])
     model.train_step(batch(), wrapper)  # creates the optimizer state
+    before = [p.detach().clone() for p in model.parameters()]
     for i, itr in enumerate(iterations):
         set_iter(itr)
         with HostSyncRecorder() as syncs:
@@ -109,13 +115,15 @@ def assert_no_sync_in_training(model, wrapper, iterations=RAMP):
         assert all(isinstance(v, torch.Tensor) for v in log_vars.values())
         assert torch.isfinite(log_vars['loss'])
     assert not wrapper.pop_nonfinite_events()
+    # the updates were applied
+    assert all(not torch.equal(a, p)
+               for a, p in zip(before, model.parameters()))
 
 
 def assert_no_sync_in_rollout(model, **metainfo):
     model.eval()
     data = batch(7)
     if metainfo:
-        from mmvp.structures import VideoPredDataSample
         data['data_samples'] = [
             VideoPredDataSample(metainfo=metainfo) for _ in data['inputs']
         ]
