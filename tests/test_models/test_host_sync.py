@@ -16,16 +16,19 @@ the step (``RuntimeInfoHook`` into the ``MessageHub``), and
 transfer. The first update is left out: it creates the optimizer state,
 and the wrapper then asks the host whether to take it.
 """
+import bisect
 import copy
 import os.path as osp
+import uuid
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
-from mmvp.engine import NonFiniteSkipMixin
+from mmvp.engine import NonFiniteSkipMixin, SafeCheckpointRunner
 from mmvp.models.predictors.sampling import sampling_mask
 from mmvp.registry import MODELS
 from mmvp.structures import VideoPredDataSample
@@ -56,6 +59,11 @@ def registered():
 
 def tiny_model(name, **overrides):
     """The config's model at 2 layers x 4 channels, patch 2, 8x8 frames."""
+    torch.manual_seed(0)
+    return MODELS.build(tiny_model_cfg(name, **overrides))
+
+
+def tiny_model_cfg(name, **overrides):
     cfg = Config.fromfile(
         osp.join(CONFIG_DIR, '_base_', 'models', f'{name}.py')).model
     cfg.backbone.update(num_layers=2, hidden_channels=4, kernel_size=3)
@@ -65,17 +73,20 @@ def tiny_model(name, **overrides):
         cfg.neck.kernel_size = 3
     cfg.data_preprocessor.patch_size = 2
     cfg.update(in_frames=IN_FRAMES, out_frames=OUT_FRAMES, **overrides)
-    torch.manual_seed(0)
-    return MODELS.build(cfg)
+    return cfg
+
+
+def schedule_optim_wrapper_cfg():
+    return copy.deepcopy(
+        Config.fromfile(
+            osp.join(CONFIG_DIR, '_base_', 'schedules',
+                     'adam_lr3e4_100k.py')).optim_wrapper)
 
 
 def config_optim_wrapper(model, amp=False):
     """The schedule's optimizer wrapper, on the path it takes on an
     accelerator: the non-finite flag stays on the device."""
-    cfg = copy.deepcopy(
-        Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_', 'schedules',
-                     'adam_lr3e4_100k.py')).optim_wrapper)
+    cfg = schedule_optim_wrapper_cfg()
     assert cfg.type == 'NonFiniteSkipOptimWrapper'
     assert cfg.optimizer.get('fused')
     if amp:  # what tools/train.py --amp selects
@@ -224,3 +235,78 @@ def test_a_value_read_in_the_step_is_found(monkeypatch):
     monkeypatch.setattr(loss_module, 'forward', reads_the_loss)
     with pytest.raises(AssertionError, match='reads_the_loss'):
         assert_no_sync_in_training(model, wrapper, iterations=RAMP[:1])
+
+
+class _Clips(torch.utils.data.Dataset):
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        return dict(inputs=batch(idx)['inputs'][0])
+
+
+class _IterationStarts(Hook):
+    """The number of recorded events when each iteration starts."""
+
+    priority = 'HIGHEST'
+
+    def __init__(self, syncs):
+        self.syncs = syncs
+        self.starts = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.starts.append(len(self.syncs.events))
+
+
+def _in_train_step(event):
+    return any(
+        f.name == 'train_step'
+        and f.filename.endswith(osp.join('predictors', 'video_predictor.py'))
+        for f in event.stack)
+
+
+def test_a_run_reads_device_values_only_after_each_step(tmp_path, monkeypatch):
+    """With the runtime's hooks, the values are read after each step (the
+    logged losses, the non-finite flags), never inside it but at the first
+    update, which creates the optimizer state."""
+    monkeypatch.setattr(NonFiniteSkipMixin, '_host_check', False)
+    runtime = Config.fromfile(
+        osp.join(CONFIG_DIR, '_base_', 'default_runtime.py'))
+    hooks = copy.deepcopy(runtime.default_hooks)
+    hooks.checkpoint.interval = 100
+    hooks.logger.interval = 1
+    runner = SafeCheckpointRunner(
+        model=tiny_model_cfg('motionrnn_predrnn_4x64_p4'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=_Clips(),
+            batch_size=2,
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            collate_fn=dict(type='pseudo_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        optim_wrapper=schedule_optim_wrapper_cfg(),
+        default_hooks=hooks,
+        log_processor=dict(by_epoch=False),
+        randomness=dict(seed=0),
+        default_scope='mmvp',
+        experiment_name=f'host_sync_{uuid.uuid4().hex[:8]}')
+    syncs = HostSyncRecorder()
+    starts = _IterationStarts(syncs)
+    runner.register_hook(starts)
+    with syncs:
+        runner.train()
+    assert len(starts.starts) == 4
+    iteration = [
+        bisect.bisect_right(starts.starts, i)
+        for i in range(len(syncs.events))
+    ]
+    in_step = [(itr, e) for itr, e in zip(iteration, syncs.events)
+               if _in_train_step(e)]
+    assert all(itr == 1 and '_guarded_step' in e.location()
+               for itr, e in in_step), syncs.report()
+    after_step = [
+        itr for itr, e in zip(iteration, syncs.events) if not _in_train_step(e)
+    ]
+    # MMEngine reads the logged losses after every step
+    assert set(after_step) >= {1, 2, 3, 4}
