@@ -59,25 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         'apply to both')
     parser.add_argument(
         '--batch-size', type=int, default=2, help='clips per step (2)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=3,
-        metavar=('H', 'W', 'C'),
-        help='frame height, width and channels (default: the config\'s '
-        'test dataset size and img_channels, or 128 128 3 with --h36m)')
-    parser.add_argument(
-        '--frames',
-        type=int,
-        nargs=2,
-        metavar=('IN', 'OUT'),
-        help='input and output frames (default: the model\'s, or 4 4 with '
-        '--h36m)')
-    parser.add_argument(
-        '--h36m',
-        action='store_true',
-        help='the paper\'s Human3.6M sequence: 4 -> 4 frames of 128 x 128 '
-        'x 3 (explicit --shape/--frames win)')
+    cx.add_sequence_args(parser, channels_in_shape=True)
     parser.add_argument(
         '--iters', type=int, default=10, help='timed iterations (10)')
     parser.add_argument(
@@ -165,15 +147,7 @@ def parse_args(argv=None):
 
 def resolve_settings(cfg: Config, args) -> dict:
     """The benchmarked sequence: frames, channels and size."""
-    shape = args.shape or (None, None, None)
-    return cx.resolve_sequence(
-        cfg,
-        args.config,
-        args.shape and shape[:2],
-        args.frames,
-        shape[2],
-        args.h36m,
-        shape_flag='--shape H W C')
+    return cx.sequence_from_args(cfg, args)
 
 
 def check_device(device: str) -> torch.device:

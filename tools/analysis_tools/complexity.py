@@ -357,6 +357,55 @@ def resolve_sequence(cfg,
         raise SystemExit(f'{config}: {err}')
 
 
+def add_sequence_args(parser, channels_in_shape: bool = False) -> None:
+    """The options of the analysed sequence: ``--shape H W`` and
+    ``--img-channels C`` (or ``--shape H W C``), ``--frames IN OUT`` and
+    ``--h36m``; :func:`sequence_from_args` reads them."""
+    if channels_in_shape:
+        size, flags = ('H', 'W', 'C'), '--shape and --frames'
+        shape_help = ('frame height, width and channels (default: the '
+                      "config's test frame size and the model's "
+                      'img_channels, or 128 128 3 with --h36m)')
+    else:
+        size, flags = ('H', 'W'), '--shape, --frames and --img-channels'
+        shape_help = ("frame height and width (default: the config's test "
+                      'frame size, or 128 128 with --h36m)')
+    parser.add_argument(
+        '--shape', type=int, nargs=len(size), metavar=size, help=shape_help)
+    parser.add_argument(
+        '--frames',
+        type=int,
+        nargs=2,
+        metavar=('IN', 'OUT'),
+        help="input and output frames (default: the model's in_frames "
+        'and out_frames, or 4 4 with --h36m)')
+    if not channels_in_shape:
+        parser.add_argument(
+            '--img-channels',
+            type=int,
+            help="channels of a frame (default: the model's img_channels, "
+            'or 3 with --h36m)')
+    parser.add_argument(
+        '--h36m',
+        action='store_true',
+        help="the sequence of the paper's Table 2: 4 -> 4 frames of 128 x "
+        f'128 x 3 (explicit {flags} win)')
+
+
+def sequence_from_args(cfg, args) -> dict:
+    """:func:`resolve_sequence` from the options of
+    :func:`add_sequence_args` (and ``args.config``)."""
+    shape = args.shape
+    channels = getattr(args, 'img_channels', None)
+    flag = '--shape H W'
+    if shape is not None and len(shape) == 3:
+        shape, channels = shape[:2], shape[2]
+    if not hasattr(args, 'img_channels'):
+        flag = '--shape H W C'
+    return resolve_sequence(cfg, args.config, shape, args.frames, channels,
+                            args.h36m, flag)
+
+
 def describe_model(model_cfg: dict) -> str:
     """``'PredRNN + MotionRNNNeck'``: the backbone and neck types of a
     model config, as the analysis tools print them."""

@@ -60,30 +60,7 @@ def parse_args(argv=None):
         description='Count parameters and multiply-accumulates of one '
         'predicted sequence (batch 1)')
     parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='frame height and width (default: the test dataset\'s '
-        'image_size, or 128 128 with --h36m)')
-    parser.add_argument(
-        '--frames',
-        type=int,
-        nargs=2,
-        metavar=('IN', 'OUT'),
-        help='input and output frames (default: the model\'s in_frames '
-        'and out_frames, or 4 4 with --h36m)')
-    parser.add_argument(
-        '--img-channels',
-        type=int,
-        help='channels of a frame (default: the model\'s img_channels, or '
-        '3 with --h36m)')
-    parser.add_argument(
-        '--h36m',
-        action='store_true',
-        help='count the sequence of the paper\'s Table 2: 4 -> 4 frames of '
-        '128 x 128 x 3 (explicit --shape/--frames/--img-channels win)')
+    cx.add_sequence_args(parser)
     parser.add_argument(
         '--device',
         default='meta',
@@ -103,8 +80,7 @@ def parse_args(argv=None):
 
 
 def resolve_settings(cfg: Config, args) -> dict:
-    return cx.resolve_sequence(cfg, args.config, args.shape, args.frames,
-                               args.img_channels, args.h36m)
+    return cx.sequence_from_args(cfg, args)
 
 
 def run(args) -> dict:
