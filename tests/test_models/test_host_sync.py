@@ -14,7 +14,12 @@ log variables as tensors; MMEngine reads them once per iteration after
 the step (``RuntimeInfoHook`` into the ``MessageHub``), and
 ``NonFiniteLossHook`` reads the non-finite flags there too, in one
 transfer. The first update is left out: it creates the optimizer state,
-and the wrapper then asks the host whether to take it.
+and the wrapper then asks the host whether to take it. A short run with
+the runtime's hooks checks that scope: its reads all come after the steps
+but that one.
+
+On the CPU the wrapper reads its non-finite flag on the host (nothing runs
+ahead there); the tests set ``_host_check = False``, the accelerator path.
 """
 import bisect
 import copy
