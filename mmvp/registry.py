@@ -33,7 +33,7 @@ __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
     'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS',
-    'INFERENCERS'
+    'INFERENCERS', 'CLIP_PROTOCOLS'
 ]
 
 RUNNERS = Registry(
@@ -58,6 +58,11 @@ TRANSFORMS = Registry(
     parent=MMENGINE_TRANSFORMS,
     scope='mmvp',
     locations=['mmvp.datasets.transforms'])
+#: Clip protocols (Human3.6M, radar, video folders...): what a
+#: :class:`mmvp.datasets.ClipDataset` builds its clip list with. mmvp's own
+#: registry, since MMEngine has no counterpart.
+CLIP_PROTOCOLS = Registry(
+    'clip protocol', scope='mmvp', locations=['mmvp.datasets.protocols'])
 
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='mmvp', locations=['mmvp.models'])

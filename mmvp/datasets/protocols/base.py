@@ -13,15 +13,14 @@ import logging
 from typing import TYPE_CHECKING, List, Optional
 
 from mmengine.logging import print_log
-from mmengine.registry import Registry
+
+from mmvp.registry import CLIP_PROTOCOLS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..clip_dataset import ClipDataset
 
 __all__ = ['CLIP_PROTOCOLS', 'BaseClipProtocol']
 
-CLIP_PROTOCOLS = Registry(
-    'clip protocol', scope='mmvp', locations=['mmvp.datasets.protocols'])
 
 _FPS_WARNED = set()
 
