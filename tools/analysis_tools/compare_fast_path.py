@@ -43,6 +43,7 @@ import json
 import math
 import os.path as osp
 import sys
+import textwrap
 
 import torch
 
@@ -56,14 +57,34 @@ from mmvp.utils import atomic_write_text, register_all_modules  # noqa: E402
 #: built without them.
 FAST_OPTIONS = dict(compile=False, compile_regions=False, compile_mode=None)
 
+#: benchmark.py options that time rather than train; refused here.
+NOT_TAKEN = ('--baseline', '--baseline-cfg-options', '--profile', '--mode',
+             '--warmup')
+
+
+def benchmark_flags() -> list:
+    """The benchmark.py options this tool passes on."""
+    flags = []
+    for action in benchmark.build_parser()._actions:
+        flags += [
+            f for f in action.option_strings
+            if f.startswith('--') and f not in NOT_TAKEN +
+            ('--help', '--iters', '--json')
+        ]
+    return flags
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Train a model eagerly and with a fast path (compiled '
         'regions, CUDA graphs, ...) on the same clips and compare losses',
-        epilog='Other options are those of benchmark.py that describe the '
-        'model and the sequence (--h36m, --batch-size, --amp, --device, '
-        '--compile-regions, --compile-mode, --cfg-options, ...).')
+        usage='%(prog)s CONFIG [options]',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.fill(
+            'The other options are those of benchmark.py that describe the '
+            'model, the sequence and the fast path: ' +
+            ', '.join(benchmark_flags()) + '.',
+            break_on_hyphens=False))
     parser.add_argument(
         '--iters', type=int, default=50, help='training iterations (50)')
     parser.add_argument(
@@ -81,8 +102,7 @@ def parse_args(argv=None):
         raise SystemExit(f'--iters must be >= 1, got {own.iters}')
     if own.rtol < 0:
         raise SystemExit(f'--rtol must be >= 0, got {own.rtol}')
-    for flag in ('--baseline', '--baseline-cfg-options', '--profile', '--mode',
-                 '--warmup'):
+    for flag in NOT_TAKEN:
         if flag in rest:
             raise SystemExit(f'{flag} is a benchmark.py option this tool '
                              'does not take')
