@@ -225,7 +225,74 @@ _HERSHEY_FACES = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX,
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
-class GlyphDigitSource:
+class _GeneratedDigitSource:
+    """Common part of the digit sources drawn on demand from a seed.
+
+    Digit ``i`` of a split comes from ``np.random.default_rng([seed,
+    split_id, i, *_SEED_TAIL])``; its first draw is the label, the rest are
+    used by :meth:`_render` (subclasses). Rendered images are kept in a
+    small LRU cache that is not pickled (dataloader workers start empty).
+    """
+
+    _DEFAULT_SIZES = {'train': 60000, 'test': 10000}
+    _SEED_TAIL: Tuple[int, ...] = ()
+    _WHAT = 'digit'  # what an index names, for the error message
+
+    def __init__(self,
+                 split: str = 'train',
+                 size: Optional[int] = None,
+                 seed: int = 0,
+                 cache_size: int = 2048):
+        self.split = split
+        self.split_id = check_split(split)
+        self.size = int(size or self._DEFAULT_SIZES[split])
+        self.seed = int(seed)
+        self.cache_size = int(cache_size)
+        self._cache = OrderedDict()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _rng(self, index: int) -> np.random.Generator:
+        if not 0 <= index < self.size:
+            raise IndexError(f'{self._WHAT} index {index} out of range '
+                             f'[0, {self.size})')
+        return np.random.default_rng(
+            [self.seed, self.split_id,
+             int(index), *self._SEED_TAIL])
+
+    def label(self, index: int) -> int:
+        """Class (0-9) of digit ``index`` (the first draw of its RNG)."""
+        return int(self._rng(index).integers(10))
+
+    def image(self, index: int) -> np.ndarray:
+        """Digit ``index`` as ``np.uint8 [28, 28]``."""
+        index = int(index)
+        img = self._cache.get(index)
+        if img is not None:
+            self._cache.move_to_end(index)
+            return img
+        img = self._render(index)
+        img.flags.writeable = False
+        self._cache[index] = img
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return img
+
+    def _render(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_cache'] = OrderedDict()
+        return state
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(split={self.split!r}, '
+                f'size={self.size}, seed={self.seed})')
+
+
+class GlyphDigitSource(_GeneratedDigitSource):
     """Digits drawn with OpenCV Hershey fonts; needs no download.
 
     Each digit ``i`` of a split is generated on demand from
@@ -248,47 +315,8 @@ class GlyphDigitSource:
         cache_size (int): Images kept in a small LRU cache. Defaults to 2048.
     """
 
-    _DEFAULT_SIZES = {'train': 60000, 'test': 10000}
     _CANVAS = 112  # drawing resolution (4x the digit size)
-
-    def __init__(self,
-                 split: str = 'train',
-                 size: Optional[int] = None,
-                 seed: int = 0,
-                 cache_size: int = 2048):
-        self.split = split
-        self.split_id = check_split(split)
-        self.size = int(size or self._DEFAULT_SIZES[split])
-        self.seed = int(seed)
-        self.cache_size = int(cache_size)
-        self._cache = OrderedDict()
-
-    def __len__(self) -> int:
-        return self.size
-
-    def _rng(self, index: int) -> np.random.Generator:
-        if not 0 <= index < self.size:
-            raise IndexError(f'glyph index {index} out of range '
-                             f'[0, {self.size})')
-        return np.random.default_rng([self.seed, self.split_id, int(index)])
-
-    def label(self, index: int) -> int:
-        """Class (0-9) of digit ``index`` (the first draw of its RNG)."""
-        return int(self._rng(index).integers(10))
-
-    def image(self, index: int) -> np.ndarray:
-        """Digit ``index`` as ``np.uint8 [28, 28]``."""
-        index = int(index)
-        img = self._cache.get(index)
-        if img is not None:
-            self._cache.move_to_end(index)
-            return img
-        img = self._render(index)
-        img.flags.writeable = False
-        self._cache[index] = img
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return img
+    _WHAT = 'glyph'
 
     def _render(self, index: int) -> np.ndarray:
         rng = self._rng(index)
@@ -396,15 +424,6 @@ class GlyphDigitSource:
             out = (out * (1.0 / peak) - 0.12) * (255.0 / 0.76)
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state['_cache'] = OrderedDict()
-        return state
-
-    def __repr__(self):
-        return (f'{self.__class__.__name__}(split={self.split!r}, '
-                f'size={self.size}, seed={self.seed})')
-
 
 # lit segments per digit; a top, b top right, c bottom right, d bottom,
 # e bottom left, f top left, g middle
@@ -412,7 +431,7 @@ _SEVEN_SEGMENTS = ('abcdef', 'bc', 'abdeg', 'abcdg', 'bcfg', 'acdfg', 'acdefg',
                    'abc', 'abcdefg', 'abcdfg')
 
 
-class SegmentDigitSource:
+class SegmentDigitSource(_GeneratedDigitSource):
     """Seven-segment digits, as on a calculator display; needs no download.
 
     A glyph family unlike MNIST's handwriting and the fonts of
@@ -433,51 +452,11 @@ class SegmentDigitSource:
         cache_size (int): Images kept in a small LRU cache. Defaults to 2048.
     """
 
-    _DEFAULT_SIZES = {'train': 60000, 'test': 10000}
     _CANVAS = 112  # drawing resolution (4x the digit size)
     _HEIGHT = 80  # glyph height on the canvas
-    _STREAM = 7  # last seed element, keeps the draws apart from the glyphs'
-
-    def __init__(self,
-                 split: str = 'train',
-                 size: Optional[int] = None,
-                 seed: int = 0,
-                 cache_size: int = 2048):
-        self.split = split
-        self.split_id = check_split(split)
-        self.size = int(size or self._DEFAULT_SIZES[split])
-        self.seed = int(seed)
-        self.cache_size = int(cache_size)
-        self._cache = OrderedDict()
-
-    def __len__(self) -> int:
-        return self.size
-
-    def _rng(self, index: int) -> np.random.Generator:
-        if not 0 <= index < self.size:
-            raise IndexError(f'segment digit index {index} out of range '
-                             f'[0, {self.size})')
-        return np.random.default_rng(
-            [self.seed, self.split_id,
-             int(index), self._STREAM])
-
-    def label(self, index: int) -> int:
-        """Class (0-9) of digit ``index`` (the first draw of its RNG)."""
-        return int(self._rng(index).integers(10))
-
-    def image(self, index: int) -> np.ndarray:
-        """Digit ``index`` as ``np.uint8 [28, 28]``."""
-        index = int(index)
-        img = self._cache.get(index)
-        if img is not None:
-            self._cache.move_to_end(index)
-            return img
-        img = self._render(index)
-        img.flags.writeable = False
-        self._cache[index] = img
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return img
+    # last seed element, keeps the draws apart from the glyphs'
+    _SEED_TAIL = (7, )
+    _WHAT = 'segment digit'
 
     def _render(self, index: int) -> np.ndarray:
         rng = self._rng(index)
@@ -519,15 +498,6 @@ class SegmentDigitSource:
                 line.append((int(round(x0 + x)), int(round(y0 + y))))
             cv2.line(canvas, line[0], line[1], 255, thickness, cv2.LINE_AA)
         return GlyphDigitSource._normalise(canvas, box)
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state['_cache'] = OrderedDict()
-        return state
-
-    def __repr__(self):
-        return (f'{self.__class__.__name__}(split={self.split!r}, '
-                f'size={self.size}, seed={self.seed})')
 
 
 DIGIT_SOURCES = ('mnist', 'glyphs', 'segments')
