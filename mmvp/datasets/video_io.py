@@ -190,13 +190,19 @@ def video_info(path: str, backend: str = 'decord') -> Tuple[int, float]:
     return num, fps
 
 
-def _cv2_read(path: str,
+def _cv2_iter(path: str,
               indices: Sequence[int],
-              decord_err: Optional[Exception] = None) -> Dict[int, np.ndarray]:
-    """Read ``indices`` sequentially from the start with OpenCV (RGB)."""
+              decord_err: Optional[Exception] = None
+              ) -> Iterator[Tuple[int, np.ndarray]]:
+    """Yield ``(index, RGB frame)`` for the unique ``indices`` in ascending
+    order, grabbing the video sequentially from the start with OpenCV.
+
+    Raises:
+        VideoReadError: when the video ends (or a frame does not decode)
+            before the last wanted frame.
+    """
     wanted = set(int(i) for i in indices)
     last = max(wanted)
-    out = {}
     cap = _open_cv2(path, decord_err)
     pos = 0
     try:
@@ -207,16 +213,22 @@ def _cv2_read(path: str,
                 ok, frame = cap.retrieve()
                 if not ok or frame is None:
                     break
-                out[pos] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                wanted.discard(pos)
+                yield pos, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             pos += 1
     finally:
         cap.release()
-    if len(out) < len(wanted):
-        missing = min(wanted - set(out))
+    if wanted:
         raise VideoReadError(
-            f'{path}: OpenCV decoded only {pos} frames, frame {missing} is '
-            'needed; the video is truncated or corrupt')
-    return out
+            f'{path}: OpenCV decoded only {pos} frames, frame '
+            f'{min(wanted)} is needed; the video is truncated or corrupt')
+
+
+def _cv2_read(path: str,
+              indices: Sequence[int],
+              decord_err: Optional[Exception] = None) -> Dict[int, np.ndarray]:
+    """Read ``indices`` sequentially from the start with OpenCV (RGB)."""
+    return dict(_cv2_iter(path, indices, decord_err))
 
 
 def _check_indices(path: str, indices: Sequence[int],
@@ -297,27 +309,7 @@ def iter_video_frames(path: str,
                 raise
             err = e
         _log_fallback(path, err)
-    wanted = set(todo)
-    last = max(todo)
-    cap = _open_cv2(path, err)
-    pos = 0
-    try:
-        while pos <= last:
-            if not cap.grab():
-                break
-            if pos in wanted:
-                ok, frame = cap.retrieve()
-                if not ok or frame is None:
-                    break
-                wanted.discard(pos)
-                yield pos, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            pos += 1
-    finally:
-        cap.release()
-    if wanted:
-        raise VideoReadError(
-            f'{path}: OpenCV decoded only {pos} frames, frame '
-            f'{min(wanted)} is needed; the video is truncated or corrupt')
+    yield from _cv2_iter(path, todo, err)
 
 
 def read_image(path: str, color_type: str = 'color') -> np.ndarray:
