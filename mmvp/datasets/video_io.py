@@ -328,6 +328,19 @@ def read_image(path: str, color_type: str = 'color') -> np.ndarray:
     except OSError as e:
         raise VideoReadError(f'{path}: cannot read the image file ({e})')
     img = cv2.imdecode(buf, flags[color_type]) if buf.size else None
+    return check_decoded_image(path, img)
+
+
+def check_decoded_image(path: str,
+                        img: Optional[np.ndarray],
+                        bgr: bool = True) -> np.ndarray:
+    """A decoded image (None: decoding failed) as uint8 ``[H, W, C]``:
+    2-D (grayscale) images get a channel axis, and with ``bgr`` OpenCV's
+    BGR(A) channel order becomes RGB(A).
+
+    Raises:
+        VideoReadError: naming ``path``, when ``img`` is None or not uint8.
+    """
     if img is None:
         raise VideoReadError(f'{path}: cannot decode as an image (corrupt, '
                              'truncated or not an image)')
@@ -335,9 +348,9 @@ def read_image(path: str, color_type: str = 'color') -> np.ndarray:
         raise VideoReadError(f'{path}: {img.dtype} image; uint8 expected')
     if img.ndim == 2:
         return img[..., None]
-    if img.shape[2] == 3:
+    if bgr and img.shape[2] == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    if img.shape[2] == 4:
+    if bgr and img.shape[2] == 4:
         return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
     return img
 

@@ -26,8 +26,8 @@ from mmengine.fileio.backends import LocalBackend
 from mmvp.registry import TRANSFORMS
 from .. import video_io
 from ..video_io import (ARRAY_READ_ERRORS, DECODE_ERRORS, IMAGE_EXTENSIONS,
-                        VideoReadError, check_backend, read_array_frames,
-                        read_video_frames)
+                        VideoReadError, check_backend, check_decoded_image,
+                        read_array_frames, read_video_frames)
 
 __all__ = [
     'BaseDecode', 'DecordDecode', 'OpenCVDecode', 'FrameFolderDecode',
@@ -285,18 +285,8 @@ class FrameFolderDecode(BaseDecode):
                 backend='cv2')
         except cv2.error:
             img = None
-        if img is None:
-            raise VideoReadError(f'{path}: cannot decode as an image '
-                                 '(corrupt, truncated or not an image)')
-        if img.dtype != np.uint8:
-            raise VideoReadError(f'{path}: {img.dtype} image; uint8 expected')
-        if img.ndim == 2:
-            return img[..., None]
-        if flag == 'unchanged' and img.shape[2] == 3:
-            return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        if flag == 'unchanged' and img.shape[2] == 4:
-            return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
-        return img
+        # 'color' is decoded to RGB already; 'unchanged' keeps cv2's BGR(A)
+        return check_decoded_image(path, img, bgr=flag == 'unchanged')
 
     def read(self, results: dict, inds: np.ndarray) -> np.ndarray:
         paths = self._paths(results)
