@@ -46,8 +46,12 @@ def to_uint8_frames(frames) -> np.ndarray:
 
 
 def time_labels(num_in: int, num_out: int) -> Tuple[List[str], List[str]]:
-    """Column labels: ``t-{T_in-1} .. t0`` for the observed frames and
-    ``t+1 .. t+{T_out}`` for the predicted ones."""
+    """Column labels of the observed and the predicted frames.
+
+    Returns:
+        tuple[list[str], list[str]]: ``['t-{T_in-1}', ..., 't0']`` and
+        ``['t+1', ..., 't+{T_out}']``.
+    """
     observed = [
         f't{k - num_in + 1}' if k < num_in - 1 else 't0' for k in range(num_in)
     ]
