@@ -15,10 +15,10 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from mmvp.registry import HOOKS
-from mmvp.utils import (check_checkpoint_compatibility, check_config,
-                        config_error_hints, finish_distributed,
-                        prepare_distributed, register_all_modules)
-from mmvp.utils.cli import apply_cfg_options, build_runner, merge_common_args
+from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
+                        finish_distributed)
+from mmvp.utils.cli import (apply_cfg_options, build_runner, load_tool_config,
+                            merge_common_args)
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -164,14 +164,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main():
     args = parse_args()
-    # register all modules in mmvp into the registries and
-    # set the default scope to 'mmvp'
-    register_all_modules()
-
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    check_config(cfg, args.config)
-    prepare_distributed(cfg, args.launcher)
+    # registers mmvp's modules (default scope 'mmvp'), merges the flags,
+    # checks the config and sets up the launcher
+    cfg = load_tool_config(args, merge_args)
 
     with config_error_hints(cfg, args.config):
         runner = build_runner(cfg)

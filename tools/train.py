@@ -9,11 +9,10 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from mmvp.utils import (check_checkpoint_compatibility, check_config,
-                        config_error_hints, finish_distributed,
-                        prepare_distributed, register_all_modules)
+from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
+                        finish_distributed)
 from mmvp.utils.cli import (apply_cfg_options, build_runner, latest_checkpoint,
-                            merge_common_args)
+                            load_tool_config, merge_common_args)
 
 
 def parse_args():
@@ -127,14 +126,9 @@ def checkpoint_to_load(cfg: Config) -> str:
 
 def main():
     args = parse_args()
-    # register all modules in mmvp into the registries and
-    # set the default scope to 'mmvp'
-    register_all_modules()
-
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    check_config(cfg, args.config)
-    prepare_distributed(cfg, args.launcher)
+    # registers mmvp's modules (default scope 'mmvp'), merges the flags,
+    # checks the config and sets up the launcher
+    cfg = load_tool_config(args, merge_args)
 
     with config_error_hints(cfg, args.config):
         runner = build_runner(cfg)

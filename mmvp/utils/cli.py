@@ -5,16 +5,19 @@ Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
 import os.path as osp
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .config_check import RUNNER_KEYS, ConfigError, _closest, _where
+from .config_check import (RUNNER_KEYS, ConfigError, _closest, _where,
+                           check_config)
+from .dist_utils import prepare_distributed
+from .setup_env import register_all_modules
 
 __all__ = [
     'merge_common_args', 'apply_cfg_options', 'propagate_data_root',
-    'build_runner', 'latest_checkpoint'
+    'load_tool_config', 'build_runner', 'latest_checkpoint'
 ]
 
 
@@ -149,6 +152,25 @@ def apply_cfg_options(cfg: Config,
                 f'data_root={cfg.data_root!r} (was {old_root!r}) set in: '
                 f'{", ".join(changed)}',
                 logger='current')
+    return cfg
+
+
+def load_tool_config(args: argparse.Namespace,
+                     merge_args: Callable[[Config, argparse.Namespace],
+                                          Config]) -> Config:
+    """The config of ``tools/train.py`` / ``tools/test.py``, ready to build
+    the Runner from.
+
+    Registers mmvp's modules (default scope ``'mmvp'``), reads
+    ``args.config``, applies the tool's flags with ``merge_args``, checks
+    the result (:func:`check_config`) and sets up the distributed launch
+    of ``args.launcher`` (:func:`prepare_distributed`).
+    """
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    check_config(cfg, args.config)
+    prepare_distributed(cfg, args.launcher)
     return cfg
 
 
