@@ -357,7 +357,17 @@ def check_decoded_image(path: str,
 
 def read_images(paths: Sequence[str], color_type: str = 'color') -> np.ndarray:
     """Images of equal size stacked to uint8 ``[N, H, W, C]``."""
-    frames = [read_image(p, color_type) for p in paths]
+    return stack_images([read_image(p, color_type) for p in paths], paths)
+
+
+def stack_images(frames: Sequence[np.ndarray],
+                 paths: Sequence[str]) -> np.ndarray:
+    """``frames`` (read from ``paths``) stacked to ``[N, H, W, C]``.
+
+    Raises:
+        VideoReadError: naming the first frame whose shape differs from
+            the first one's.
+    """
     for p, f in zip(paths[1:], frames[1:]):
         if f.shape != frames[0].shape:
             raise VideoReadError(

@@ -27,7 +27,7 @@ from mmvp.registry import TRANSFORMS
 from .. import video_io
 from ..video_io import (ARRAY_READ_ERRORS, DECODE_ERRORS, IMAGE_EXTENSIONS,
                         VideoReadError, check_backend, check_decoded_image,
-                        read_array_frames, read_video_frames)
+                        read_array_frames, read_video_frames, stack_images)
 
 __all__ = [
     'BaseDecode', 'DecordDecode', 'OpenCVDecode', 'FrameFolderDecode',
@@ -294,14 +294,8 @@ class FrameFolderDecode(BaseDecode):
             raise VideoReadError(
                 f"{results['filename']}: frame {int(inds.max())} requested, "
                 f'the folder has {len(paths)} frames')
-        frames = [self.read_image(str(paths[i])) for i in inds]
-        first = str(paths[inds[0]])
-        for i, f in zip(inds[1:], frames[1:]):
-            if f.shape != frames[0].shape:
-                raise VideoReadError(
-                    f'{paths[i]}: image of shape {f.shape}, but {first} has '
-                    f'{frames[0].shape}; the frames of a clip must match')
-        return np.stack(frames)
+        names = [str(paths[i]) for i in inds]
+        return stack_images([self.read_image(n) for n in names], names)
 
 
 def _load_remote_array(path: str, data: bytes, key: Optional[str]):
