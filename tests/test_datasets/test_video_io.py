@@ -12,7 +12,7 @@ from mmvp.datasets import video_io
 from mmvp.datasets.video_io import (VideoReadError, array_info,
                                     check_frame_numbers, count_video_frames,
                                     iter_video_frames, list_frame_folder,
-                                    read_array_frames, read_image,
+                                    read_array_frames, read_image, read_images,
                                     read_video_frames)
 
 
@@ -161,6 +161,22 @@ def test_read_image_and_errors(tmp_path):
         read_image(str(tmp_path / 'bad.png'))
     with pytest.raises(VideoReadError, match='nope.png'):
         read_image(str(tmp_path / 'nope.png'))
+
+
+def test_read_images_stacks_and_names_a_mismatch(tmp_path):
+    a = np.full((6, 8, 3), 7, np.uint8)
+    cv2.imwrite(str(tmp_path / 'a.png'), a)
+    cv2.imwrite(str(tmp_path / 'b.png'), a + 1)
+    cv2.imwrite(str(tmp_path / 'c.png'), np.zeros((6, 9, 3), np.uint8))
+    paths = [str(tmp_path / n) for n in ('a.png', 'b.png')]
+    stack = read_images(paths)
+    assert stack.shape == (2, 6, 8, 3)
+    assert stack[0].max() == 7 and stack[1].min() == 8
+    with pytest.raises(
+            VideoReadError,
+            match=r'c\.png: image of shape \(6, 9, 3\), but '
+            r'.*a\.png has \(6, 8, 3\)'):
+        read_images(paths + [str(tmp_path / 'c.png')])
 
 
 def test_frame_folder_order_and_gaps(tmp_path):
