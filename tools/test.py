@@ -17,8 +17,9 @@ from mmengine.runner import Runner
 from mmvp.registry import HOOKS
 from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
                         finish_distributed)
-from mmvp.utils.cli import (apply_cfg_options, build_runner, load_tool_config,
-                            merge_common_args)
+from mmvp.utils.cli import (add_launcher_args, apply_cfg_options, build_runner,
+                            load_tool_config, merge_common_args,
+                            parse_tool_args)
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -45,15 +46,8 @@ def parse_args():
         action=DictAction,
         help='override settings of the config, given as key=value pairs; '
         'they are applied last and win over the other flags')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_launcher_args(parser)
+    args = parse_tool_args(parser)
     if args.out is not None and \
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
         parser.error(f'--out {args.out}: the file must end with '

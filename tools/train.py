@@ -4,15 +4,15 @@
 Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
-import os
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
                         finish_distributed)
-from mmvp.utils.cli import (apply_cfg_options, build_runner, latest_checkpoint,
-                            load_tool_config, merge_common_args)
+from mmvp.utils.cli import (add_launcher_args, apply_cfg_options, build_runner,
+                            latest_checkpoint, load_tool_config,
+                            merge_common_args, parse_tool_args)
 
 
 def parse_args():
@@ -47,17 +47,8 @@ def parse_args():
         help='override settings of the config, given as key=value pairs; '
         'they are applied last and win over the other flags, e.g. '
         'train_cfg.max_iters=1000 "model.neck.momentum=0.5"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2.0) or
-    # --local_rank; torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_launcher_args(parser)
+    args = parse_tool_args(parser)
     return args
 
 

@@ -4,6 +4,7 @@
 Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
+import os
 import os.path as osp
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -16,9 +17,33 @@ from .dist_utils import prepare_distributed
 from .setup_env import register_all_modules
 
 __all__ = [
-    'merge_common_args', 'apply_cfg_options', 'propagate_data_root',
-    'load_tool_config', 'build_runner', 'latest_checkpoint'
+    'add_launcher_args', 'parse_tool_args', 'merge_common_args',
+    'apply_cfg_options', 'propagate_data_root', 'load_tool_config',
+    'build_runner', 'latest_checkpoint'
 ]
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--launcher`` and ``--local-rank`` (read by
+    :func:`parse_tool_args`)."""
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or
+    # --local_rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser,
+                    argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` (default: ``sys.argv``) and export ``--local-rank``
+    as ``LOCAL_RANK`` unless the launcher has set that already."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:

@@ -1,14 +1,16 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """The config handling shared by tools/train.py and tools/test.py."""
 import argparse
+import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 from mmvp.utils import ConfigError
-from mmvp.utils.cli import (apply_cfg_options, latest_checkpoint,
-                            merge_common_args, propagate_data_root)
+from mmvp.utils.cli import (add_launcher_args, apply_cfg_options,
+                            latest_checkpoint, merge_common_args,
+                            parse_tool_args, propagate_data_root)
 
 VMNIST = 'configs/motionrnn_predrnn_vmnist.py'
 RADAR = 'configs/motionrnn_predrnn_radar.py'
@@ -29,6 +31,22 @@ def test_work_dir_and_launcher():
     cfg = merge_common_args(
         Config(dict(work_dir='a')), _args(work_dir='b', launcher='pytorch'))
     assert cfg.work_dir == 'b' and cfg.launcher == 'pytorch'
+
+
+def test_launcher_args_and_local_rank(monkeypatch):
+    parser = argparse.ArgumentParser()
+    add_launcher_args(parser)
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    args = parse_tool_args(parser,
+                           ['--launcher', 'pytorch', '--local_rank', '3'])
+    assert args.launcher == 'pytorch' and args.local_rank == 3
+    assert os.environ['LOCAL_RANK'] == '3'
+    # a LOCAL_RANK set by the launcher (torchrun) is kept
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    args = parse_tool_args(parser, ['--local-rank', '2'])
+    assert args.launcher == 'none' and os.environ['LOCAL_RANK'] == '1'
+    with pytest.raises(SystemExit):
+        parse_tool_args(parser, ['--launcher', 'ssh'])
 
 
 def test_new_top_level_key_names_the_closest():
