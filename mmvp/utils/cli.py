@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .config_check import (RUNNER_KEYS, ConfigError, _closest, _where,
+from .config_check import (RUNNER_KEYS, ConfigError, _did_you_mean, _where,
                            check_config)
 from .dist_utils import prepare_distributed
 from .setup_env import register_all_modules
@@ -76,8 +76,7 @@ def _check_new_top_level_keys(cfg: Config, options: Dict[str, Any],
         known = sorted({k
                         for k in cfg.keys() if not k.startswith('_')}
                        | set(RUNNER_KEYS))
-        close = _closest(top, known, n=1)
-        hint = f' Did you mean {close[0]!r}?' if close else ''
+        hint = _did_you_mean(top, known)
         raise ConfigError(
             f'--cfg-options {key}={value!r}: unknown top-level key {top!r}; '
             f'the config{_where(filename)} has no such key and the Runner '

@@ -31,7 +31,7 @@ import torch
 from mmengine.config import Config
 
 from mmvp import registry as R
-from .config_check import (ConfigError, _closest, _lookup, _resolve_class,
+from .config_check import (ConfigError, _did_you_mean, _lookup, _resolve_class,
                            _where)
 
 __all__ = ['check_arguments']
@@ -325,8 +325,7 @@ def _check_hook_keys(path: str, hook: dict, runner_cls: Optional[type],
         if key in accepted:
             continue
         shown = [k for k in accepted if k not in _HOOK_CFG_KEYS]
-        close = _closest(key, shown, n=1)
-        hint = f' Did you mean {close[0]!r}?' if close else ''
+        hint = _did_you_mean(key, shown)
         raise ConfigError(
             f'Unknown key {key!r} in `{path}`{_where(filename)}: '
             f'{cls.__name__} does not accept it.{hint} Accepted keys: '

@@ -96,6 +96,12 @@ def _closest(word: str, candidates: Sequence[str], n: int = 3) -> List[str]:
     return matches
 
 
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """``" Did you mean 'x'?"`` for the closest candidate, or ''."""
+    close = _closest(word, candidates, n=1)
+    return f' Did you mean {close[0]!r}?' if close else ''
+
+
 def _where(filename: Optional[str]) -> str:
     return f' in {filename}' if filename else ''
 
@@ -355,10 +361,8 @@ def _explain_unexpected_kwarg(err: BaseException, cfg: Config,
     if cls is None:
         return msg + f' ({cls_name} does not accept it).'
     accepted = [k for k in _accepted_keys(cls) if k not in ('args', )]
-    close = _closest(key, accepted, n=1)
     msg += f': {cls.__name__} does not accept it.'
-    if close:
-        msg += f' Did you mean {close[0]!r}?'
+    msg += _did_you_mean(key, accepted)
     return msg + f' Accepted keys: {", ".join(accepted)}.'
 
 
