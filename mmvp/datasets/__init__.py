@@ -3,7 +3,7 @@ from .base_digit_video import BaseDigitVideoDataset
 from .clip_dataset import BaseClipDataset, ClipDataset, InvalidSourceError
 from .clip_index import clip_starts, mim_flat_clip_index, read_clip_list
 from .digit_sources import (GlyphDigitSource, MNISTDigitSource,
-                            build_digit_source, read_idx)
+                            SegmentDigitSource, build_digit_source, read_idx)
 from .h36m import H36MDataset
 from .moving_mnist import (MovingMNISTDataset, generate_moving_mnist_sequence,
                            moving_mnist_trajectory)
@@ -23,15 +23,16 @@ from .vmnist_protocol import (VMNIST_PROTOCOL, generate_vmnist_sequence,
 
 __all__ = [
     'BaseDigitVideoDataset', 'GlyphDigitSource', 'MNISTDigitSource',
-    'build_digit_source', 'read_idx', 'MovingMNISTDataset',
-    'generate_moving_mnist_sequence', 'moving_mnist_trajectory',
-    'VMNISTDataset', 'VMNIST_PROTOCOL', 'generate_vmnist_sequence',
-    'render_vmnist', 'sample_vmnist_params', 'vmnist_rng', 'vmnist_trajectory',
-    'PackVideoPredInputs', 'BaseClipDataset', 'ClipDataset',
-    'InvalidSourceError', 'CLIP_PROTOCOLS', 'BaseClipProtocol', 'H36MProtocol',
-    'H36MMimProtocol', 'H36MOpenSTLProtocol', 'MeteoNetProtocol',
-    'VideoFolderProtocol', 'video_info', 'clip_starts', 'mim_flat_clip_index',
-    'read_clip_list', 'H36MDataset', 'VideoReadError', 'count_video_frames',
-    'read_video_frames', 'VideoFolderDataset', 'RadarDataset',
-    'MeteoNetDataset', 'load_meteonet_dates'
+    'SegmentDigitSource', 'build_digit_source', 'read_idx',
+    'MovingMNISTDataset', 'generate_moving_mnist_sequence',
+    'moving_mnist_trajectory', 'VMNISTDataset', 'VMNIST_PROTOCOL',
+    'generate_vmnist_sequence', 'render_vmnist', 'sample_vmnist_params',
+    'vmnist_rng', 'vmnist_trajectory', 'PackVideoPredInputs',
+    'BaseClipDataset', 'ClipDataset', 'InvalidSourceError', 'CLIP_PROTOCOLS',
+    'BaseClipProtocol', 'H36MProtocol', 'H36MMimProtocol',
+    'H36MOpenSTLProtocol', 'MeteoNetProtocol', 'VideoFolderProtocol',
+    'video_info', 'clip_starts', 'mim_flat_clip_index', 'read_clip_list',
+    'H36MDataset', 'VideoReadError', 'count_video_frames', 'read_video_frames',
+    'VideoFolderDataset', 'RadarDataset', 'MeteoNetDataset',
+    'load_meteonet_dates'
 ]
