@@ -61,7 +61,8 @@ LEAF = '''\
 _base_ = [{base!r}]
 custom_imports = dict(imports=['dist_probe'])
 custom_hooks = [dict(type='FaultHook')]
-model = dict(loss=dict(type='NanLossProbe'))
+# the probe replaces the demo's loss (MSE + L1) rather than merging into it
+model = dict(loss=dict(_delete_=True, type='NanLossProbe'))
 train_cfg = dict(max_iters=6, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=2))
 '''
