@@ -30,8 +30,10 @@ This page is generated from `model-index.yml` and the metafiles it imports
 when the documentation is built. Edit the metafiles, not this page.
 ```
 
-**No checkpoints are released yet.** None of the configs below has been
-trained at its full schedule, so the tables list the configs with their size
+**No paper-scale checkpoints are released yet.** The only trained weights
+are those of the small CPU-scale study ({{doc}}`cpu_study`, files in
+`checkpoints/study`). None of the configs below has been trained at its full
+schedule, so the tables list the configs with their size
 and training settings only; results, weights and logs will be added to the
 metafiles (and appear here) together with the checkpoints. The paper's own
 numbers are quoted, with the differences between paper, official code and
