@@ -1,7 +1,6 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """tools/analysis_tools/compare_fast_path.py: eager and fast copies trained
 side by side on tiny models (CPU, the ``eager`` compile backend)."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -9,10 +8,10 @@ import sys
 
 import pytest
 import torch
+from tools_helpers import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'compare_fast_path.py')
 DEMO = osp.join(REPO, 'configs', 'motionrnn_predrnn_vmnist_demo.py')
 TINY = [
     DEMO, '--shape', '16', '16', '1', '--frames', '2', '2', '--batch-size',
@@ -29,10 +28,8 @@ EAGER_BACKEND = ['model.compile_regions.backend=eager']
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('mmvp_compare_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/compare_fast_path.py',
+                     'mmvp_compare_tool')
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 """tools/analysis_tools/gpu_check.sh: its steps, listed with DRY_RUN=1, fit
 in ten minutes and pass options their tools accept (checked here by the
 tools' own parsers, without a GPU)."""
-import importlib.util
 import os
 import os.path as osp
 import shlex
@@ -11,6 +10,7 @@ import sys
 
 import pytest
 from mmengine.config import Config
+from tools_helpers import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
@@ -19,11 +19,7 @@ sys.path.insert(0, TOOLS)
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'mmvp_{name}_tool', osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/analysis_tools/{name}.py', f'mmvp_{name}_tool')
 
 
 @pytest.fixture(scope='module')
@@ -76,9 +72,8 @@ def test_the_suite_parses(steps):
     limit, cmd = steps['suite']
     args = _tool('benchmark_suite').parse_args(cmd[2:])
     assert args.batch_sizes == [8, 32]
-    assert set(args.variants) == {
-        'fp32', 'fp32-regions', 'bf16', 'bf16-regions'
-    }
+    assert set(
+        args.variants) == {'fp32', 'fp32-regions', 'bf16', 'bf16-regions'}
     assert '--profile' in args.passthrough
     # the suite stops starting entries before its step's limit
     assert args.time_budget < limit
