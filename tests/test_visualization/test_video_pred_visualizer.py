@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+# the video reader of the export tests (pytest puts this folder on sys.path)
+from test_export_video import read_video
 
 from mmvp.engine.hooks import VideoPredVisualizationHook
 from mmvp.structures import VideoPredDataSample
@@ -14,27 +16,6 @@ from mmvp.visualization import VideoPredVisualizer, time_labels
 from mmvp.visualization.video_pred_visualizer import (BACKGROUND,
                                                       error_colours,
                                                       format_value)
-
-
-def read_video(path, backend=None):
-    """Decode a written video to uint8 ``[T, H, W, 3]`` RGB (Pillow for GIF,
-    OpenCV otherwise)."""
-    if str(path).endswith('.gif') and backend is None:
-        from PIL import Image, ImageSequence
-        with Image.open(path) as image:
-            return np.stack([
-                np.asarray(frame.convert('RGB'))
-                for frame in ImageSequence.Iterator(image)
-            ])
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame[..., ::-1])
-    capture.release()
-    return np.stack(frames)
 
 
 def sample():
