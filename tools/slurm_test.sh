@@ -2,28 +2,15 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 # Usage: tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [args...]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS.
+# The launch itself is tools/slurm_run.sh.
 set -euo pipefail
 
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
 TOOLS_DIR="$(cd "$(dirname "$0")" && pwd)"
 
-# SRUN_ARGS is split into words on purpose.
-# shellcheck disable=SC2086
-PYTHONPATH="${TOOLS_DIR}/..${PYTHONPATH:+:${PYTHONPATH}}" \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u "${TOOLS_DIR}/test.py" "${CONFIG}" "${CHECKPOINT}" \
+exec bash "${TOOLS_DIR}/slurm_run.sh" "${PARTITION}" "${JOB_NAME}" \
+    "${TOOLS_DIR}/test.py" "${CONFIG}" "${CHECKPOINT}" \
     --launcher slurm "${@:5}"
