@@ -5,7 +5,7 @@ cache (``docs/en/advanced_guides/dataset_protocols.md#human36m``)."""
 from typing import Optional, Sequence, Union
 
 from mmvp.registry import DATASETS
-from .clip_dataset import ClipDataset
+from .protocol_dataset import ProtocolClipDataset
 from .protocols.h36m import (ALL_SUBJECTS, H36M_CACHE_VERSION, H36M_FPS,
                              H36M_PROTOCOLS, H36M_SUBJECTS, H36MMimProtocol,
                              H36MOpenSTLProtocol, cache_params_of,
@@ -24,7 +24,7 @@ _PROTOCOLS = dict(mim=H36MMimProtocol, openstl=H36MOpenSTLProtocol)
 
 
 @DATASETS.register_module()
-class H36MDataset(ClipDataset):
+class H36MDataset(ProtocolClipDataset):
     """Human3.6M clips: a :class:`ClipDataset` with a Human3.6M protocol.
 
     Frames reach the pipeline uncropped at native size (``source='video'``
@@ -79,6 +79,13 @@ class H36MDataset(ClipDataset):
             ``max_refetch``.
     """
 
+    PROTOCOL_ARGS = ('source', 'split', 'subjects', 'actions', 'clip_stride',
+                     'frame_step', 'image_dir', 'cache_dir', 'cache_params',
+                     'backend', 'frame_count_caps', 'fps')
+    PROTOCOL_ATTRIBUTES = ('subjects', 'actions', 'raw_step', 'frame_step',
+                           'clip_stride', 'image_dir', 'cache_dir', 'backend',
+                           'frame_count_caps')
+
     def __init__(self,
                  data_root: str = 'data/h36m',
                  split: str = 'train',
@@ -103,29 +110,4 @@ class H36MDataset(ClipDataset):
             raise ValueError(f'unknown Human3.6M protocol {protocol!r}; '
                              f'expected one of {tuple(_PROTOCOLS)}')
         self.source = source
-        impl = _PROTOCOLS[protocol](
-            source=source,
-            split=split,
-            subjects=subjects,
-            actions=actions,
-            clip_stride=clip_stride,
-            frame_step=frame_step,
-            image_dir=image_dir,
-            cache_dir=cache_dir,
-            cache_params=cache_params,
-            backend=backend,
-            frame_count_caps=frame_count_caps,
-            fps=fps)
-        for key in ('subjects', 'actions', 'raw_step', 'frame_step',
-                    'clip_stride', 'image_dir', 'cache_dir', 'backend',
-                    'frame_count_caps'):
-            setattr(self, key, getattr(impl, key))
-        super().__init__(
-            protocol=impl,
-            data_root=data_root,
-            ann_file=ann_file,
-            split=split,
-            in_frames=in_frames,
-            out_frames=out_frames,
-            skip_invalid=skip_invalid,
-            **kwargs)
+        self._init_with_protocol(_PROTOCOLS[protocol], locals())

@@ -27,9 +27,9 @@ CSI-type metrics convert thresholds with
 from typing import Optional, Sequence
 
 from mmvp.registry import DATASETS
-from .clip_dataset import ClipDataset
 from .clip_index import clip_span
 from .dbz_encoding import check_encoding
+from .protocol_dataset import ProtocolClipDataset
 from .protocols.meteonet import (METEONET_PRODUCTS, MeteoNetProtocol,
                                  load_meteonet_dates)
 from .video_folder import VideoFolderDataset
@@ -89,7 +89,7 @@ class RadarDataset(VideoFolderDataset):
 
 
 @DATASETS.register_module()
-class MeteoNetDataset(ClipDataset):
+class MeteoNetDataset(ProtocolClipDataset):
     """MeteoNet radar reflectivity windows (substitute data).
 
     Files: every ``.npz`` period matching ``file_patterns`` under
@@ -131,6 +131,12 @@ class MeteoNetDataset(ClipDataset):
             ``serialize_data``, ``lazy_init``, ``max_refetch``.
     """
 
+    PROTOCOL_ARGS = ('file_patterns', 'product', 'frame_step', 'clip_stride',
+                     'scan_minutes', 'dbz_encoding', 'allow_pickle')
+    PROTOCOL_ATTRIBUTES = ('file_patterns', 'product', 'frame_step',
+                           'clip_stride', 'scan_seconds', 'dbz_encoding',
+                           'allow_pickle')
+
     def __init__(self,
                  data_root: str = 'data/meteonet',
                  file_patterns: Sequence[str] = ('**/*.npz', ),
@@ -145,25 +151,7 @@ class MeteoNetDataset(ClipDataset):
                  allow_pickle: bool = False,
                  skip_invalid: bool = False,
                  **kwargs):
-        impl = MeteoNetProtocol(
-            file_patterns=file_patterns,
-            product=product,
-            frame_step=frame_step,
-            clip_stride=clip_stride,
-            scan_minutes=scan_minutes,
-            dbz_encoding=dbz_encoding,
-            allow_pickle=allow_pickle)
-        for key in ('file_patterns', 'product', 'frame_step', 'clip_stride',
-                    'scan_seconds', 'dbz_encoding', 'allow_pickle'):
-            setattr(self, key, getattr(impl, key))
-        super().__init__(
-            protocol=impl,
-            data_root=data_root,
-            split=split,
-            in_frames=in_frames,
-            out_frames=out_frames,
-            skip_invalid=skip_invalid,
-            **kwargs)
+        self._init_with_protocol(MeteoNetProtocol, locals())
 
     @property
     def span(self) -> int:

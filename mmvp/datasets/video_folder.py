@@ -19,7 +19,7 @@ file)::
 from typing import Optional, Sequence
 
 from mmvp.registry import DATASETS
-from .clip_dataset import ClipDataset
+from .protocol_dataset import ProtocolClipDataset
 from .protocols.video_folder import VideoFolderProtocol
 from .video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -27,7 +27,7 @@ __all__ = ['VideoFolderDataset']
 
 
 @DATASETS.register_module()
-class VideoFolderDataset(ClipDataset):
+class VideoFolderDataset(ProtocolClipDataset):
     """Fixed-length clips cut from videos, frame folders or frame arrays:
     a :class:`ClipDataset` with a :class:`VideoFolderProtocol`.
 
@@ -75,6 +75,13 @@ class VideoFolderDataset(ClipDataset):
             ``max_refetch``.
     """
 
+    PROTOCOL_ARGS = ('frame_interval', 'clip_stride', 'video_extensions',
+                     'image_extensions', 'array_key', 'check_gaps', 'backend',
+                     'fps')
+    PROTOCOL_ATTRIBUTES = ('frame_interval', 'clip_stride', 'video_extensions',
+                           'image_extensions', 'array_key', 'check_gaps',
+                           'backend')
+
     def __init__(self,
                  data_root: str = '',
                  ann_file: str = '',
@@ -92,29 +99,11 @@ class VideoFolderDataset(ClipDataset):
                  skip_invalid: bool = False,
                  protocol: str = 'video_folder',
                  **kwargs):
-        impl = VideoFolderProtocol(
+        self._init_with_protocol(
+            VideoFolderProtocol,
+            locals(),
             name=protocol,
-            frame_interval=frame_interval,
-            clip_stride=clip_stride,
-            video_extensions=video_extensions,
-            image_extensions=image_extensions,
-            array_key=array_key,
-            check_gaps=check_gaps,
-            backend=backend,
-            extra=self.extra_keys(),
-            fps=fps)
-        for key in ('frame_interval', 'clip_stride', 'video_extensions',
-                    'image_extensions', 'array_key', 'check_gaps', 'backend'):
-            setattr(self, key, getattr(impl, key))
-        super().__init__(
-            protocol=impl,
-            data_root=data_root,
-            ann_file=ann_file,
-            split=split,
-            in_frames=in_frames,
-            out_frames=out_frames,
-            skip_invalid=skip_invalid,
-            **kwargs)
+            extra=self.extra_keys())
 
     def extra_keys(self) -> dict:
         """Keys added to every sample (e.g. a radar encoding)."""
