@@ -1,17 +1,13 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Dict
-
 import torch
 
 from mmvp.registry import METRICS
 from ..functional import frame_abs_error_sum
-from .base_video_metric import BaseVideoMetric
-from .mse import error_sum_rows
-from .per_sample import PerSampleResultsMixin
+from .frame_error_sum import FrameErrorSumMetric
 
 
 @METRICS.register_module()
-class MAEMetric(PerSampleResultsMixin, BaseVideoMetric):
+class MAEMetric(FrameErrorSumMetric):
     """Mean absolute error in the field's "per-frame sum" convention.
 
     Convention (MIM ``pred_learn`` and OpenSTL ``MAE``): for output frame
@@ -35,18 +31,9 @@ class MAEMetric(PerSampleResultsMixin, BaseVideoMetric):
             :class:`BaseVideoMetric`.
     """
 
-    def __init__(self,
-                 clip_pred: bool = False,
-                 scaled_keys: bool = False,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.clip_pred = clip_pred
-        self.scaled_keys = scaled_keys
+    ERROR_NAME = 'mae'
+    SCALE = 100  # Human3.6M "MAE/100"
 
-    def compare(self, pred: torch.Tensor,
-                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
-        err_sum = frame_abs_error_sum(pred, gt, clip_pred=self.clip_pred)
-        # Human3.6M "MAE/100"
-        return dict(
-            frames=error_sum_rows('mae', err_sum, pred[0].numel(),
-                                  100 if self.scaled_keys else None))
+    def frame_error_sum(self, pred: torch.Tensor,
+                        gt: torch.Tensor) -> torch.Tensor:
+        return frame_abs_error_sum(pred, gt, clip_pred=self.clip_pred)

@@ -1,30 +1,13 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-from typing import Dict, Optional
-
 import torch
 
 from mmvp.registry import METRICS
 from ..functional import frame_squared_error_sum
-from .base_video_metric import BaseVideoMetric
-from .per_sample import PerSampleResultsMixin
-
-
-def error_sum_rows(name: str, err_sum: torch.Tensor, num_values: int,
-                   scale: Optional[int]) -> Dict[str, torch.Tensor]:
-    """``<name>_frame_sum``, ``<name>_pixel`` (sum / ``num_values``) and,
-    when ``scale`` is given, ``<name>_div<scale>`` rows of a per-frame
-    error sum."""
-    rows = {
-        f'{name}_frame_sum': err_sum,
-        f'{name}_pixel': err_sum / num_values
-    }
-    if scale is not None:
-        rows[f'{name}_div{scale}'] = err_sum / scale
-    return rows
+from .frame_error_sum import FrameErrorSumMetric
 
 
 @METRICS.register_module()
-class MSEMetric(PerSampleResultsMixin, BaseVideoMetric):
+class MSEMetric(FrameErrorSumMetric):
     """Mean squared error in the field's "per-frame sum" convention.
 
     Convention (official MotionRNN / PredRNN ``core/trainer.py``): for
@@ -57,6 +40,9 @@ class MSEMetric(PerSampleResultsMixin, BaseVideoMetric):
             :class:`BaseVideoMetric`.
     """
 
+    ERROR_NAME = 'mse'
+    SCALE = 10  # Human3.6M "MSE/10"
+
     def __init__(self,
                  clip_pred: bool = True,
                  scaled_keys: bool = False,
@@ -67,14 +53,9 @@ class MSEMetric(PerSampleResultsMixin, BaseVideoMetric):
             if isinstance(baselines, str):
                 baselines = (baselines, )
             kwargs['baselines'] = ('copy_last', *baselines)
-        super().__init__(**kwargs)
-        self.clip_pred = clip_pred
-        self.scaled_keys = scaled_keys
+        super().__init__(
+            clip_pred=clip_pred, scaled_keys=scaled_keys, **kwargs)
 
-    def compare(self, pred: torch.Tensor,
-                gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
-        err_sum = frame_squared_error_sum(pred, gt, clip_pred=self.clip_pred)
-        # Human3.6M "MSE/10"
-        return dict(
-            frames=error_sum_rows('mse', err_sum, pred[0].numel(),
-                                  10 if self.scaled_keys else None))
+    def frame_error_sum(self, pred: torch.Tensor,
+                        gt: torch.Tensor) -> torch.Tensor:
+        return frame_squared_error_sum(pred, gt, clip_pred=self.clip_pred)
