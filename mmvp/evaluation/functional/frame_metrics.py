@@ -21,13 +21,20 @@ ROUNDING_MODES = ('trunc', 'round')
 PSNR_CONVENTIONS = ('predrnn', 'openstl')
 
 
-def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:
-    """Convert ``x`` to a tensor and check it is a ``[N, C, H, W]`` stack."""
+def _to_tensor(x: ArrayLike, name: str) -> torch.Tensor:
+    """``x`` as a tensor (a numpy array shares its memory); a TypeError
+    for anything else."""
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
         raise TypeError(f'`{name}` must be a torch.Tensor or np.ndarray, '
                         f'got {type(x).__name__}')
+    return x
+
+
+def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:
+    """Convert ``x`` to a tensor and check it is a ``[N, C, H, W]`` stack."""
+    x = _to_tensor(x, name)
     if x.dim() != 4:
         raise ValueError(f'`{name}` must have shape [N, C, H, W], got '
                          f'{tuple(x.shape)}')

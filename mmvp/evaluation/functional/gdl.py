@@ -12,22 +12,17 @@ computes GDL, so its Table 4/5 GDL values are **not reproducible exactly**
 (metric_conventions.md#gdl); mmvp's default is ``alpha=1``,
 ``reduction='sum'``, prediction clipped to [0, 1].
 """
-from typing import Optional, Union
+from typing import Optional
 
-import numpy as np
 import torch
 
-ArrayLike = Union[torch.Tensor, np.ndarray]
+from .frame_metrics import ArrayLike, _to_tensor
 
 GDL_REDUCTIONS = ('sum', 'mean')
 
 
 def _as_frames(x: ArrayLike, name: str) -> torch.Tensor:
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f'`{name}` must be a torch.Tensor or np.ndarray, '
-                        f'got {type(x).__name__}')
+    x = _to_tensor(x, name)
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f'`{name}` must be a float stack [N, C, H, W] on '
                          f'the [0, 1] scale, got shape {tuple(x.shape)} '
