@@ -29,12 +29,12 @@ are written atomically.
 """
 import argparse
 import os.path as osp
-import sys
 
 import numpy as np
 
 from mmvp.apis import VideoPredInferencer
 from mmvp.utils import register_all_modules
+from mmvp.utils.cli import run_tool_main
 from mmvp.visualization import write_video
 
 OUT_FORMATS = ('.mp4', '.gif', '.avi')
@@ -179,9 +179,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        # a clear one-line reason instead of a traceback for bad inputs
-        print(f'{type(err).__name__}: {err}', file=sys.stderr)
-        sys.exit(1)
+    run_tool_main(main)

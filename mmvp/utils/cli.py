@@ -1,14 +1,16 @@
 # Copyright (c) mmvp contributors. All rights reserved.
-"""Config handling shared by ``tools/train.py`` and ``tools/test.py``.
+"""Config handling shared by ``tools/train.py`` and ``tools/test.py``, and
+the command-line arguments and error handling shared by the other tools.
 
 Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
 import os
 import os.path as osp
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from .config_check import (RUNNER_KEYS, ConfigError, _did_you_mean, _where,
@@ -19,8 +21,53 @@ from .setup_env import register_all_modules
 __all__ = [
     'add_launcher_args', 'parse_tool_args', 'merge_common_args',
     'apply_cfg_options', 'propagate_data_root', 'load_tool_config',
-    'build_runner', 'latest_checkpoint'
+    'build_runner', 'latest_checkpoint', 'add_cfg_options_arg',
+    'add_model_args', 'add_converter_args', 'run_tool_main'
 ]
+
+CFG_OPTIONS_HELP = 'override settings of the config, given as key=value pairs'
+INPUT_ERRORS = (FileNotFoundError, ValueError, RuntimeError)
+
+
+def add_cfg_options_arg(parser: argparse.ArgumentParser,
+                        help_text: str = CFG_OPTIONS_HELP) -> None:
+    """Add ``--cfg-options key=value ...`` (a dict, MMEngine's
+    ``DictAction``); ``help_text`` may name examples of the tool."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=help_text)
+
+
+def add_model_args(parser: argparse.ArgumentParser,
+                   config_help: str = 'config file') -> None:
+    """Add ``config``, ``checkpoint`` and ``--device`` (default cpu) of a
+    tool that runs a trained model of a config."""
+    parser.add_argument('config', help=config_help)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda, ...')
+
+
+def add_converter_args(parser: argparse.ArgumentParser, src_help: str,
+                       config_help: str, cfg_options_example: str) -> None:
+    """Add ``src``, ``dst``, ``--config`` (required) and ``--cfg-options``
+    of a checkpoint converter (``tools/model_converters``);
+    ``cfg_options_example`` ends the help of ``--cfg-options``."""
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help='output mmvp checkpoint (.pth)')
+    parser.add_argument('--config', required=True, help=config_help)
+    add_cfg_options_arg(
+        parser, 'override settings of the config (key=value), e.g. ' +
+        cfg_options_example)
+
+
+def run_tool_main(main: Callable[[], Any],
+                  errors: Tuple[Type[BaseException], ...] = INPUT_ERRORS):
+    """Run a tool's ``main()``: for ``errors`` (bad inputs) print a clear
+    one-line reason instead of a traceback and exit with status 1."""
+    try:
+        return main()
+    except errors as err:
+        print(f'{type(err).__name__}: {err}', file=sys.stderr)
+        sys.exit(1)
 
 
 def add_launcher_args(parser: argparse.ArgumentParser) -> None:

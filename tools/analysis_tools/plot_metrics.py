@@ -29,10 +29,10 @@ import csv
 import json
 import os.path as osp
 import re
-import sys
 from typing import Dict, List, Tuple
 
 from mmvp.utils.atomic_io import atomic_write_file
+from mmvp.utils.cli import run_tool_main
 
 FIG_FORMATS = ('.png', '.pdf', '.svg')
 BASELINES = {
@@ -295,8 +295,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as err:
-        print(f'{type(err).__name__}: {err}', file=sys.stderr)
-        sys.exit(1)
+    run_tool_main(main, errors=(FileNotFoundError, ValueError))

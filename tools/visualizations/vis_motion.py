@@ -33,7 +33,6 @@ and the drawn frames).
 import argparse
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
@@ -42,6 +41,7 @@ from mmvp.apis import VideoPredInferencer
 from mmvp.registry import DATASETS
 from mmvp.structures import VideoPredDataSample
 from mmvp.utils import atomic_write, register_all_modules
+from mmvp.utils.cli import add_model_args, run_tool_main
 from mmvp.visualization import MotionRecorder, plot_motion_fields, reduce_taps
 
 
@@ -49,8 +49,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Quiver plots of the MotionGRU filters (trend D, '
         'filter F, transient F~) over a clip')
-    parser.add_argument('config', help='config file of a MotionRNN model')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, config_help='config file of a MotionRNN model')
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         '--clip-index',
@@ -111,7 +110,6 @@ def parse_args(argv=None):
         nargs=2,
         metavar=('H', 'W'),
         help='with --video: override the frame size of the config')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda, ...')
     args = parser.parse_args(argv)
     if args.arrow_scale not in ('auto', 'auto-step'):
         try:
@@ -233,8 +231,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f'{type(err).__name__}: {err}', file=sys.stderr)
-        sys.exit(1)
+    run_tool_main(main)

@@ -19,7 +19,6 @@ Example (the animation of the documentation's landing page)::
 """
 import argparse
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ from mmengine.dataset import pseudo_collate
 from mmvp.apis import VideoPredInferencer
 from mmvp.registry import DATASETS
 from mmvp.utils import atomic_write_bytes, register_all_modules
+from mmvp.utils.cli import add_model_args, run_tool_main
 from mmvp.visualization import VideoPredVisualizer, side_by_side, write_video
 
 VIDEO_EXTS = ('.gif', '.mp4', '.avi')
@@ -37,8 +37,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Side-by-side video (input | truth | prediction) and '
         'strips of test clips')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser)
     parser.add_argument(
         '--clip-index',
         type=int,
@@ -51,7 +50,6 @@ def parse_args(argv=None):
         '--strip', help='also write the strips of the clips to this .png')
     parser.add_argument(
         '--fps', type=float, default=3.0, help='frames per second')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda, ...')
     args = parser.parse_args(argv)
     if osp.splitext(args.out)[1].lower() not in VIDEO_EXTS:
         parser.error(f'--out {args.out}: the file must end with '
@@ -118,8 +116,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f'{type(err).__name__}: {err}', file=sys.stderr)
-        sys.exit(1)
+    run_tool_main(main)
