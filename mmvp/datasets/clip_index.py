@@ -13,11 +13,11 @@
 """
 import os.path as osp
 import re
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 __all__ = [
     'clip_starts', 'clip_span', 'mim_flat_clip_index', 'parse_h36m_image',
-    'ClipListEntry', 'read_clip_list'
+    'ClipListEntry', 'read_clip_list', 'list_file_lines'
 ]
 
 
@@ -124,30 +124,53 @@ def read_clip_list(list_file: str) -> List[ClipListEntry]:
     Blank lines and lines starting with ``#`` are ignored. Paths with
     spaces are not supported (fields are separated by whitespace).
     """
-    if not osp.isfile(list_file):
-        raise FileNotFoundError(f'clip list file not found: {list_file}')
     entries = []
-    with open(list_file, encoding='utf-8') as f:
+    for lineno, line in list_file_lines(
+            list_file, 'clip list file', comments=True):
+        fields = line.split()
+        if len(fields) > 3:
+            raise ValueError(
+                f'{list_file}:{lineno}: expected "path [start [split]]",'
+                f' got {len(fields)} fields: {line!r}')
+        start = None
+        if len(fields) >= 2 and fields[1] not in ('-', '*'):
+            try:
+                start = int(fields[1])
+            except ValueError:
+                raise ValueError(
+                    f'{list_file}:{lineno}: start frame must be an '
+                    f'integer, got {fields[1]!r}') from None
+            if start < 0:
+                raise ValueError(f'{list_file}:{lineno}: negative start '
+                                 f'frame {start}')
+        split = fields[2] if len(fields) == 3 else None
+        entries.append(ClipListEntry(fields[0], start, split, lineno))
+    return entries
+
+
+def list_file_lines(path: str,
+                    what: str,
+                    comments: bool = False) -> Iterator[Tuple[int, str]]:
+    """``(line number, stripped line)`` of the non-blank lines of a text
+    list file (line numbers from 1, for error messages).
+
+    Args:
+        path (str): The file.
+        what (str): What the file is, for the error when it is missing.
+        comments (bool): Also leave out the lines starting with ``#``.
+
+    Raises:
+        FileNotFoundError: at once (not on the first iteration) when
+            ``path`` is not a file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    return _stripped_lines(path, comments)
+
+
+def _stripped_lines(path: str, comments: bool) -> Iterator[Tuple[int, str]]:
+    with open(path, encoding='utf-8') as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            fields = line.split()
-            if len(fields) > 3:
-                raise ValueError(
-                    f'{list_file}:{lineno}: expected "path [start [split]]",'
-                    f' got {len(fields)} fields: {line!r}')
-            start = None
-            if len(fields) >= 2 and fields[1] not in ('-', '*'):
-                try:
-                    start = int(fields[1])
-                except ValueError:
-                    raise ValueError(
-                        f'{list_file}:{lineno}: start frame must be an '
-                        f'integer, got {fields[1]!r}') from None
-                if start < 0:
-                    raise ValueError(f'{list_file}:{lineno}: negative start '
-                                     f'frame {start}')
-            split = fields[2] if len(fields) == 3 else None
-            entries.append(ClipListEntry(fields[0], start, split, lineno))
-    return entries
+            if line and not (comments and line.startswith('#')):
+                yield lineno, line

@@ -23,7 +23,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.logging import print_log
 
-from ..clip_index import clip_starts, mim_flat_clip_index, parse_h36m_image
+from ..clip_index import (clip_starts, list_file_lines, mim_flat_clip_index,
+                          parse_h36m_image)
 from ..video_io import (IMAGE_EXTENSIONS, VideoReadError, array_info,
                         check_backend, video_info)
 from .base import CLIP_PROTOCOLS, BaseClipProtocol
@@ -164,29 +165,23 @@ def read_openstl_list(path: str) -> List[Tuple[str, str, int, int]]:
         ``key = 'S1_Directions.54138969'``, ``image_prefix`` the first
         column and ``begin`` the 1-based raw frame of the first image.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'OpenSTL Human3.6M list not found: {path}')
     out = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            cols = line.split(',')
-            if len(cols) < 2 or not cols[0].endswith('_'):
-                raise ValueError(
-                    f'{path}:{lineno}: expected "images/<prefix>_,<begin>,'
-                    f'<end>", got {line!r}')
-            try:
-                begin = int(cols[1])
-            except ValueError:
-                raise ValueError(f'{path}:{lineno}: begin frame must be an '
-                                 f'integer, got {cols[1]!r}') from None
-            if begin < 1:
-                raise ValueError(f'{path}:{lineno}: begin frame {begin} '
-                                 '< 1 (frames are numbered from 1)')
-            key = osp.basename(cols[0])[:-1]
-            out.append((key, cols[0], begin, lineno))
+    for lineno, line in list_file_lines(path, 'OpenSTL Human3.6M list'):
+        cols = line.split(',')
+        if len(cols) < 2 or not cols[0].endswith('_'):
+            raise ValueError(
+                f'{path}:{lineno}: expected "images/<prefix>_,<begin>,'
+                f'<end>", got {line!r}')
+        try:
+            begin = int(cols[1])
+        except ValueError:
+            raise ValueError(f'{path}:{lineno}: begin frame must be an '
+                             f'integer, got {cols[1]!r}') from None
+        if begin < 1:
+            raise ValueError(f'{path}:{lineno}: begin frame {begin} '
+                             '< 1 (frames are numbered from 1)')
+        key = osp.basename(cols[0])[:-1]
+        out.append((key, cols[0], begin, lineno))
     return out
 
 
