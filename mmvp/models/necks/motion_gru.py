@@ -74,6 +74,7 @@ class MotionGRU(nn.Module):
         c4 = c // 4
         self.hidden_channels = c
         self.neighbour = neighbour
+        self.kernel_size = kernel_size
         self.motion_channels = 2 * neighbour * neighbour
         self.momentum = momentum
         self.use_trend = use_trend

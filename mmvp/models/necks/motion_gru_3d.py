@@ -30,28 +30,21 @@ class MotionGRU3D(MotionGRU):
     ``[B, 2N, H'/2, W'/2]``.
 
     Args:
-        window_length (int): tau, the temporal depth of the hidden states.
+        window_length (int): tau, the temporal depth of the hidden states
+            (keyword only).
         See :class:`MotionGRU` for the others.
     """
 
-    def __init__(self,
-                 hidden_channels: int = 64,
-                 neighbour: int = 3,
-                 kernel_size: int = 5,
-                 momentum: float = 0.5,
-                 use_trend: bool = True,
-                 use_transient: bool = True,
-                 warp_impl: str = 'grid_sample',
-                 window_length: int = 2):
-        super().__init__(hidden_channels, neighbour, kernel_size, momentum,
-                         use_trend, use_transient, warp_impl)
+    def __init__(self, *args, window_length: int = 2, **kwargs):
+        super().__init__(*args, **kwargs)
         if window_length < 1:
             raise ValueError(
                 f'window_length must be >= 1, got {window_length}')
         self.window_length = window_length
-        c = hidden_channels
+        c = self.hidden_channels
         c4 = c // 4
-        tau, k, p = window_length, kernel_size, kernel_size // 2
+        k = self.kernel_size
+        tau, p = window_length, k // 2
         self.enc = nn.Sequential(
             nn.Conv3d(c, c4, (tau, k, k), (tau, 2, 2), (0, p, p)),
             nn.Flatten(1, 2))  # [B, C/4, 1, h, w] -> [B, C/4, h, w]

@@ -22,40 +22,33 @@ class MotionRNNNeck3D(MotionRNNNeck):
     (model_equations.md#e3d-lstm).
 
     Args:
-        window_length (int): tau; must equal the backbone's.
+        window_length (int): tau; must equal the backbone's (keyword
+            only).
         See :class:`MotionRNNNeck` for the others.
     """
 
     spatial_dims = 3
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 64,
-                 num_layers: int = 4,
-                 neighbour: int = 3,
-                 kernel_size: int = 5,
-                 momentum: float = 0.5,
-                 use_highway: bool = True,
-                 use_motion_gru: bool = True,
-                 use_trend: bool = True,
-                 use_transient: bool = True,
-                 highway_first_layer: bool = True,
-                 warp_impl: str = 'grid_sample',
-                 window_length: int = 2):
-        super().__init__(in_channels, hidden_channels, num_layers, neighbour,
-                         kernel_size, momentum, use_highway, use_motion_gru,
-                         use_trend, use_transient, highway_first_layer,
-                         warp_impl)
+    def __init__(self, *args, window_length: int = 2, **kwargs):
+        super().__init__(*args, **kwargs)
         self.window_length = window_length
-        # swap the 2-D parts built by MotionRNNNeck for their 3-D versions
-        if use_highway and highway_first_layer:
+        # swap the 2-D parts built by MotionRNNNeck for their 3-D versions,
+        # in the order the 2-D ones were built (seeded weights stay the same)
+        if self.use_highway and self.highway.seed_from_input:
+            conv_2d = self.highway.conv_first_v
             self.highway.conv_first_v = nn.Conv3d(
-                in_channels, hidden_channels, 1, bias=False)
-        if use_motion_gru:
+                conv_2d.in_channels, conv_2d.out_channels, 1, bias=False)
+        if self.use_motion_gru:
             self.blocks = nn.ModuleList([
-                MotionGRU3D(hidden_channels, neighbour, kernel_size, momentum,
-                            use_trend, use_transient, warp_impl, window_length)
-                for _ in range(num_layers - 1)
+                MotionGRU3D(
+                    b.hidden_channels,
+                    b.neighbour,
+                    b.kernel_size,
+                    b.momentum,
+                    b.use_trend,
+                    b.use_transient,
+                    b.warp_impl,
+                    window_length=window_length) for b in self.blocks
             ])
 
     def begin_step(self, frame: torch.Tensor) -> Optional[torch.Tensor]:
