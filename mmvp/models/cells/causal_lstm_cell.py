@@ -6,11 +6,12 @@ import torch.nn as nn
 
 from mmvp.registry import MODELS
 from ..utils.ops import lerp
+from .base_cell import BaseRecurrentCell
 from .st_lstm_cell import gate_conv
 
 
 @MODELS.register_module()
-class CausalLSTMCell(nn.Module):
+class CausalLSTMCell(BaseRecurrentCell):
     """Causal LSTM cell of PredRNN++
     (model_equations.md#causal-lstm-and-ghu-predrnn).
 
@@ -53,11 +54,8 @@ class CausalLSTMCell(nn.Module):
                  hidden_channels: int,
                  kernel_size: int = 5,
                  forget_bias: float = 1.0):
-        super().__init__()
+        super().__init__(in_channels, hidden_channels, forget_bias)
         c = hidden_channels
-        self.in_channels = in_channels
-        self.hidden_channels = c
-        self.forget_bias = forget_bias
         k = kernel_size
         self.conv_x = gate_conv(in_channels, 7 * c, k, False, None)
         self.conv_h = gate_conv(c, 4 * c, k, False, None)

@@ -2,14 +2,14 @@
 from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 
 from mmvp.registry import MODELS
+from .base_cell import BaseRecurrentCell
 from .st_lstm_cell import gate_conv
 
 
 @MODELS.register_module()
-class ConvLSTMCell(nn.Module):
+class ConvLSTMCell(BaseRecurrentCell):
     """Convolutional LSTM cell (Shi et al. 2015; model_equations.md#convlstm).
 
     ::
@@ -45,15 +45,12 @@ class ConvLSTMCell(nn.Module):
                  kernel_size: int = 5,
                  peephole: Optional[str] = None,
                  forget_bias: float = 0.0):
-        super().__init__()
+        super().__init__(in_channels, hidden_channels, forget_bias)
         if peephole not in (None, 'conv'):
             raise ValueError("ConvLSTMCell: peephole must be None or 'conv', "
                              f'got {peephole!r}')
         c = hidden_channels
-        self.in_channels = in_channels
-        self.hidden_channels = c
         self.peephole = peephole
-        self.forget_bias = forget_bias
         self.conv_x = gate_conv(in_channels, 4 * c, kernel_size, False, None)
         self.conv_h = gate_conv(c, 4 * c, kernel_size, False, None)
         if peephole == 'conv':

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmvp.registry import MODELS
+from .base_cell import BaseRecurrentCell
 
 
 def same_padding(kernel: Sequence[int]) -> Tuple[int, ...]:
@@ -92,7 +93,7 @@ def eidetic_recall(query: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class E3DLSTMCell(nn.Module):
+class E3DLSTMCell(BaseRecurrentCell):
     """Eidetic 3D LSTM cell (model_equations.md#e3d-lstm).
 
     Tensors are 5-D ``[B, C, tau, H', W']``; convs are 3-D with kernel
@@ -143,16 +144,13 @@ class E3DLSTMCell(nn.Module):
                  layer_norm: bool = False,
                  forget_bias: float = 1.0,
                  legacy_memory_bug: bool = False):
-        super().__init__()
+        super().__init__(in_channels, hidden_channels, forget_bias)
         if window_length < 1 or temporal_kernel < 1 or kernel_size < 1:
             raise ValueError('window_length, temporal_kernel and kernel_size '
                              f'must be >= 1, got {window_length}, '
                              f'{temporal_kernel}, {kernel_size}')
         c = hidden_channels
-        self.in_channels = in_channels
-        self.hidden_channels = c
         self.window_length = window_length
-        self.forget_bias = forget_bias
         self.legacy_memory_bug = legacy_memory_bug
         kernel = (temporal_kernel, kernel_size, kernel_size)
         self.conv_x = SameConv3d(in_channels, 7 * c, kernel)

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
+from .base_cell import BaseRecurrentCell
 from .st_lstm_cell import gate_conv
 
 
@@ -76,7 +77,7 @@ class MIMN(nn.Module):
 
 
 @MODELS.register_module()
-class MIMBlock(nn.Module):
+class MIMBlock(BaseRecurrentCell):
     """Memory In Memory block (model_equations.md#mim).
 
     ::
@@ -112,12 +113,9 @@ class MIMBlock(nn.Module):
                  kernel_size: int = 5,
                  input_size: Optional[Sequence[int]] = None,
                  forget_bias: float = 1.0):
-        super().__init__()
+        super().__init__(in_channels, hidden_channels, forget_bias)
         _check_input_size('MIMBlock', input_size)
         c = hidden_channels
-        self.in_channels = in_channels
-        self.hidden_channels = c
-        self.forget_bias = forget_bias
         k = kernel_size
         self.conv_t = gate_conv(c, 3 * c, k, False, None)
         self.conv_s = gate_conv(c, 4 * c, k, False, None)

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmvp.registry import MODELS
+from .base_cell import BaseRecurrentCell
 
 
 def gate_conv(in_channels: int, out_channels: int, kernel_size: int,
@@ -28,7 +29,7 @@ def gate_conv(in_channels: int, out_channels: int, kernel_size: int,
 
 
 @MODELS.register_module()
-class STLSTMCell(nn.Module):
+class STLSTMCell(BaseRecurrentCell):
     """Spatiotemporal LSTM cell of PredRNN
     (model_equations.md#st-lstm-predrnn).
 
@@ -65,11 +66,8 @@ class STLSTMCell(nn.Module):
                  layer_norm: bool = False,
                  input_size: Optional[Sequence[int]] = None,
                  forget_bias: float = 1.0):
-        super().__init__()
+        super().__init__(in_channels, hidden_channels, forget_bias)
         c = hidden_channels
-        self.in_channels = in_channels
-        self.hidden_channels = c
-        self.forget_bias = forget_bias
         self.conv_x = gate_conv(in_channels, 7 * c, kernel_size, layer_norm,
                                 input_size)
         self.conv_h = gate_conv(c, 4 * c, kernel_size, layer_norm, input_size)
