@@ -314,14 +314,28 @@ class H36MProtocol(BaseClipProtocol):
             ds.invalid_read(video['path'], e)
             return None
         raw_step = self.raw_step * self.time_scale(video['path'], fps)
-        return ds.add_source(
-            storage='video',
-            name=video['key'],
-            path=video['path'],
-            frame_interval=raw_step * self.frame_step,
-            raw_step=raw_step,
+        return self._add_raw_source(
+            ds,
+            'video',
+            video['key'],
+            video['path'],
+            raw_step,
             num_frames=self._cap(video['key'], num_raw),
             fps=fps)
+
+    def _add_raw_source(self, ds, storage: str, key: str, path: str,
+                        raw_step: int, **info) -> int:
+        """Register a video or cache whose consecutive stored frames are
+        ``raw_step`` raw frames apart (the protocol's step, scaled by the
+        file's frame rate); a clip takes every ``frame_step``-th of them.
+        ``info``: further :meth:`ClipDataset.add_source` keys."""
+        return ds.add_source(
+            storage=storage,
+            name=key,
+            path=path,
+            frame_interval=raw_step * self.frame_step,
+            raw_step=raw_step,
+            **info)
 
     def _cache_entries(self, ds) -> Dict[str, dict]:
         """Videos in ``cache_dir`` (from their .json records)."""
@@ -369,12 +383,12 @@ class H36MProtocol(BaseClipProtocol):
                 rec['json'], f"cache holds every {rec.get('raw_step')}th "
                 f'frame; this protocol needs every {self.raw_step}th')
             return None
-        return ds.add_source(
-            storage='cache',
-            name=rec['key'],
-            path=rec['npy'],
-            frame_interval=raw_step * self.frame_step,
-            raw_step=raw_step,
+        return self._add_raw_source(
+            ds,
+            'cache',
+            rec['key'],
+            rec['npy'],
+            raw_step,
             cache_step=raw_step,
             cache_params=rec['cache_params'],
             num_frames=self._cap(rec['key'], int(rec['num_raw_frames'])))
