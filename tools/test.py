@@ -10,16 +10,16 @@ import os
 import os.path as osp
 from numbers import Number
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from mmvp.registry import HOOKS
 from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
                         finish_distributed)
-from mmvp.utils.cli import (add_launcher_args, apply_cfg_options, build_runner,
-                            load_tool_config, merge_common_args,
-                            parse_tool_args)
+from mmvp.utils.cli import (add_cfg_options_arg, add_launcher_args,
+                            apply_cfg_options, build_runner, load_tool_config,
+                            merge_common_args, parse_tool_args)
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -40,11 +40,8 @@ def parse_args():
         '--show-dir',
         help='save visualized predictions to this directory (turns on the '
         'visualization hook of the config)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, given as key=value pairs; '
+    add_cfg_options_arg(
+        parser, 'override settings of the config, given as key=value pairs; '
         'they are applied last and win over the other flags')
     add_launcher_args(parser)
     args = parse_tool_args(parser)

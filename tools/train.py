@@ -5,14 +5,15 @@ Precedence: config file < command-line flags < ``--cfg-options`` (last).
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmvp.utils import (check_checkpoint_compatibility, config_error_hints,
                         finish_distributed)
-from mmvp.utils.cli import (add_launcher_args, apply_cfg_options, build_runner,
-                            latest_checkpoint, load_tool_config,
-                            merge_common_args, parse_tool_args)
+from mmvp.utils.cli import (add_cfg_options_arg, add_launcher_args,
+                            apply_cfg_options, build_runner, latest_checkpoint,
+                            load_tool_config, merge_common_args,
+                            parse_tool_args)
 
 
 def parse_args():
@@ -40,11 +41,8 @@ def parse_args():
         action='store_true',
         help='scale the learning rate by the total batch size '
         '(auto_scale_lr.base_batch_size in the config)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, given as key=value pairs; '
+    add_cfg_options_arg(
+        parser, 'override settings of the config, given as key=value pairs; '
         'they are applied last and win over the other flags, e.g. '
         'train_cfg.max_iters=1000 "model.neck.momentum=0.5"')
     add_launcher_args(parser)

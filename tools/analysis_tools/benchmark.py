@@ -38,6 +38,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmvp.utils import atomic_write_text, register_all_modules
+from mmvp.utils.cli import add_cfg_options_arg
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # the helper modules beside this file
@@ -126,11 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of weights and frames')
     parser.add_argument('--json', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, given as key=value pairs')
+    add_cfg_options_arg(parser)
     parser.add_argument(
         '--baseline-cfg-options',
         nargs='+',

@@ -31,9 +31,10 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from mmvp.utils import atomic_write_text, register_all_modules
+from mmvp.utils.cli import add_cfg_options_arg
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # the counter beside this file
@@ -71,11 +72,7 @@ def parse_args(argv=None):
         action='store_true',
         help='also print the count of every executed layer')
     parser.add_argument('--json', help='write the result to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, given as key=value pairs')
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 

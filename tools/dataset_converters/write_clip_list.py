@@ -22,9 +22,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from mmvp.registry import DATASETS
+from mmvp.utils.cli import add_cfg_options_arg
 
 
 def parse_args(argv=None):
@@ -37,11 +38,8 @@ def parse_args(argv=None):
         choices=('train', 'val', 'test'),
         default='train',
         help='which dataloader of the config (default: train)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_dataloader.dataset.'
+    add_cfg_options_arg(
+        parser, 'override config keys, e.g. train_dataloader.dataset.'
         'data_root=data/h36m')
     return parser.parse_args(argv)
 

@@ -18,27 +18,19 @@ PredRNN-v2) checkpoints convert the same way into configs without a neck.
 """
 import argparse
 
-from mmengine.config import DictAction
-
 from mmvp.models.converters import convert_motionrnn_checkpoint
+from mmvp.utils.cli import add_converter_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert a thuml/MotionRNN checkpoint to mmvp')
-    parser.add_argument('src', help='official checkpoint (net_param)')
-    parser.add_argument('dst', help='output mmvp checkpoint (.pth)')
-    parser.add_argument(
-        '--config',
-        required=True,
-        help='mmvp config the checkpoint must fit, e.g. '
-        'configs/motionrnn_predrnn_vmnist.py')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config (key=value), e.g. '
-        'model.img_channels=3 for Human3.6M checkpoints')
+    add_converter_args(
+        parser,
+        src_help='official checkpoint (net_param)',
+        config_help='mmvp config the checkpoint must fit, e.g. '
+        'configs/motionrnn_predrnn_vmnist.py',
+        cfg_options_example='model.img_channels=3 for Human3.6M checkpoints')
     return parser.parse_args(argv)
 
 

@@ -20,29 +20,24 @@ written atomically (temporary file + rename).
 """
 import argparse
 
-from mmengine.config import DictAction
-
 from mmvp.models.converters import (OPENSTL_BACKBONES,
                                     convert_openstl_checkpoint)
+from mmvp.utils.cli import add_converter_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an OpenSTL checkpoint to mmvp')
-    parser.add_argument('src', help='OpenSTL checkpoint (.ckpt / .pth)')
-    parser.add_argument('dst', help='output mmvp checkpoint (.pth)')
-    parser.add_argument(
-        '--config', required=True, help='mmvp config the result must fit')
+    add_converter_args(
+        parser,
+        src_help='OpenSTL checkpoint (.ckpt / .pth)',
+        config_help='mmvp config the result must fit',
+        cfg_options_example='model.backbone.peephole=None for OpenSTL\'s '
+        'ConvLSTM')
     parser.add_argument(
         '--backbone',
         choices=sorted(OPENSTL_BACKBONES),
         help='the OpenSTL model (default: detected from the keys)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config (key=value), e.g. '
-        'model.backbone.peephole=None for OpenSTL\'s ConvLSTM')
     return parser.parse_args(argv)
 
 
