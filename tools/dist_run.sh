@@ -3,9 +3,9 @@
 # The torchrun launch shared by tools/dist_train.sh and tools/dist_test.sh.
 # Usage: tools/dist_run.sh NPROC SCRIPT [SCRIPT args...]
 # Runs SCRIPT (a path) in NPROC processes per node with the repository
-# importable. Environment: NNODES (1), NODE_RANK (0), PORT (29500),
-# MASTER_ADDR (127.0.0.1). Without CUDA the processes use the gloo backend
-# on CPU.
+# importable and --launcher pytorch before the SCRIPT args.
+# Environment: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR
+# (127.0.0.1). Without CUDA the processes use the gloo backend on CPU.
 set -euo pipefail
 
 NPROC=$1
@@ -23,4 +23,4 @@ exec python -m torch.distributed.run \
     --master_addr="${MASTER_ADDR}" \
     --master_port="${PORT}" \
     --nproc_per_node="${NPROC}" \
-    "${SCRIPT}" "${@:3}"
+    "${SCRIPT}" --launcher pytorch "${@:3}"

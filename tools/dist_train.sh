@@ -3,7 +3,7 @@
 # Usage: tools/dist_train.sh CONFIG NPROC [train.py args...]
 # Environment: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR
 # (127.0.0.1). Without CUDA the processes use the gloo backend on CPU.
-# The launch itself is tools/dist_run.sh.
+# The launch itself (with --launcher pytorch) is tools/dist_run.sh.
 set -euo pipefail
 
 CONFIG=$1
@@ -11,4 +11,4 @@ NPROC=$2
 TOOLS_DIR="$(cd "$(dirname "$0")" && pwd)"
 
 exec bash "${TOOLS_DIR}/dist_run.sh" "${NPROC}" "${TOOLS_DIR}/train.py" \
-    "${CONFIG}" --launcher pytorch "${@:3}"
+    "${CONFIG}" "${@:3}"

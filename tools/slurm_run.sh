@@ -2,7 +2,8 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 # The srun launch shared by tools/slurm_train.sh and tools/slurm_test.sh.
 # Usage: tools/slurm_run.sh PARTITION JOB_NAME SCRIPT [SCRIPT args...]
-# Runs SCRIPT (a path) as GPUS tasks with the repository importable.
+# Runs SCRIPT (a path) as GPUS tasks with the repository importable and
+# --launcher slurm before the SCRIPT args.
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS.
 set -euo pipefail
 
@@ -26,4 +27,4 @@ exec srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u "${SCRIPT}" "${@:4}"
+    python -u "${SCRIPT}" --launcher slurm "${@:4}"

@@ -2,15 +2,13 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [args...]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS.
-# The launch itself is tools/slurm_run.sh.
+# The launch itself (PARTITION, JOB_NAME, --launcher slurm) is
+# tools/slurm_run.sh.
 set -euo pipefail
 
-PARTITION=$1
-JOB_NAME=$2
 CONFIG=$3
 WORK_DIR=$4
 TOOLS_DIR="$(cd "$(dirname "$0")" && pwd)"
 
-exec bash "${TOOLS_DIR}/slurm_run.sh" "${PARTITION}" "${JOB_NAME}" \
-    "${TOOLS_DIR}/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" \
-    --launcher slurm "${@:5}"
+exec bash "${TOOLS_DIR}/slurm_run.sh" "$1" "$2" "${TOOLS_DIR}/train.py" \
+    "${CONFIG}" --work-dir="${WORK_DIR}" "${@:5}"
