@@ -7,6 +7,7 @@ from .digit_sources import (GlyphDigitSource, MNISTDigitSource,
 from .h36m import H36MDataset
 from .moving_mnist import (MovingMNISTDataset, generate_moving_mnist_sequence,
                            moving_mnist_trajectory)
+from .protocol_dataset import ProtocolClipDataset
 from .protocols import (CLIP_PROTOCOLS, BaseClipProtocol, H36MMimProtocol,
                         H36MOpenSTLProtocol, H36MProtocol, MeteoNetProtocol,
                         VideoFolderProtocol)
@@ -28,11 +29,11 @@ __all__ = [
     'moving_mnist_trajectory', 'VMNISTDataset', 'VMNIST_PROTOCOL',
     'generate_vmnist_sequence', 'render_vmnist', 'sample_vmnist_params',
     'vmnist_rng', 'vmnist_trajectory', 'PackVideoPredInputs',
-    'BaseClipDataset', 'ClipDataset', 'InvalidSourceError', 'CLIP_PROTOCOLS',
-    'BaseClipProtocol', 'H36MProtocol', 'H36MMimProtocol',
-    'H36MOpenSTLProtocol', 'MeteoNetProtocol', 'VideoFolderProtocol',
-    'video_info', 'clip_starts', 'mim_flat_clip_index', 'read_clip_list',
-    'H36MDataset', 'VideoReadError', 'count_video_frames', 'read_video_frames',
-    'VideoFolderDataset', 'RadarDataset', 'MeteoNetDataset',
-    'load_meteonet_dates'
+    'BaseClipDataset', 'ClipDataset', 'ProtocolClipDataset',
+    'InvalidSourceError', 'CLIP_PROTOCOLS', 'BaseClipProtocol', 'H36MProtocol',
+    'H36MMimProtocol', 'H36MOpenSTLProtocol', 'MeteoNetProtocol',
+    'VideoFolderProtocol', 'video_info', 'clip_starts', 'mim_flat_clip_index',
+    'read_clip_list', 'H36MDataset', 'VideoReadError', 'count_video_frames',
+    'read_video_frames', 'VideoFolderDataset', 'RadarDataset',
+    'MeteoNetDataset', 'load_meteonet_dates'
 ]
