@@ -195,3 +195,193 @@ def test_baselines_printed_by_the_command_line(tmp_path):
     assert_ok(proc)
     assert 'baseline all black: mean 3.5 per step [3, 4]' in proc.stdout
     assert 'copy last' not in proc.stdout
+
+
+VAL_STEPS = (100, 200, 300)
+
+
+def _write_log(path, val_values, x_key='step', prefix='vmnist'):
+    """A scalars.json of training records interleaved with validation
+    records at VAL_STEPS (x under ``x_key``)."""
+    lines = []
+    for i, (step, value) in enumerate(zip(VAL_STEPS, val_values)):
+        for it in (step - 50, step):
+            lines.append(
+                dict(loss=1.0 / it, lr=1e-3, iter=it, step=it, epoch=1))
+        val = {f'{prefix}/mse_frame_sum': value, f'{prefix}/ssim': 0.5 + i}
+        # per-timestep keys of the same metric must not match the plain key
+        val[f'{prefix}/mse_frame_sum_t1'] = value / 2
+        val[x_key] = step
+        lines.append(val)
+    path.write_text('\n'.join(json.dumps(r) for r in lines) + '\n')
+    return path
+
+
+@pytest.fixture
+def logs(tmp_path):
+    a = _write_log(tmp_path / 'predrnn_scalars.json', [109.1, 107.0, 105.3])
+    # validation records holding only iter (no step)
+    b = _write_log(
+        tmp_path / 'motionrnn_scalars.json', [99.5, 90.25, 88.0], x_key='iter')
+    return a, b
+
+
+def _capture_figures(tool, monkeypatch):
+    """Record every figure the tool saves (and still write it)."""
+    figures = []
+    save = tool.save_figure
+
+    def recording(fig, *args, **kwargs):
+        figures.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(tool, 'save_figure', recording)
+    return figures
+
+
+def test_series_over_iterations(logs):
+    tool = _load_tool()
+    a, b = logs
+    records = tool.load_scalars(str(a))
+    assert tool.find_series(records, 'mse_frame_sum',
+                            'a') == ('vmnist/mse_frame_sum', [(100, 109.1),
+                                                              (200, 107.0),
+                                                              (300, 105.3)])
+    assert tool.find_series(records, 'vmnist/ssim',
+                            'a') == ('vmnist/ssim', [(100, 0.5), (200, 1.5),
+                                                     (300, 2.5)])
+    # iter stands in for a missing step
+    assert tool.find_series(tool.load_scalars(str(b)), 'mse_frame_sum',
+                            'b')[1] == [(100, 99.5), (200, 90.25), (300, 88.0)]
+    # step wins over iter
+    assert tool.find_series([dict(step=5, iter=9, x=1.5)], 'x',
+                            'm') == ('x', [(5, 1.5)])
+    # the training records' own keys are series too
+    assert tool.find_series(records, 'loss', 'a')[1][:2] == [(50, 1 / 50),
+                                                             (100, 1 / 100)]
+
+
+def test_figure_over_iterations(logs, tmp_path, monkeypatch):
+    tool = _load_tool()
+    figures = _capture_figures(tool, monkeypatch)
+    a, b = logs
+    out = tmp_path / 'figs' / 'val.png'
+    assert tool.main([
+        '--over-iterations',
+        str(a),
+        str(b), '--key', 'mse_frame_sum', '--key', 'ssim', '--labels',
+        'PredRNN s0', 'MotionRNN s0', '--out',
+        str(out)
+    ]) == str(out)
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[0] > image.shape[1]  # 2 rows
+    assert sorted(p.name for p in out.parent.iterdir()) == ['val.png']
+    (fig, ) = figures
+    mse_ax, ssim_ax = fig.axes[:2]
+    assert mse_ax.get_xlabel() == 'iteration'
+    assert mse_ax.get_ylabel() == 'vmnist/mse_frame_sum'
+    assert [t.get_text() for t in mse_ax.get_legend().get_texts()
+            ] == ['PredRNN s0 (last 105.3)', 'MotionRNN s0 (last 88)']
+    assert [t.get_text() for t in ssim_ax.get_legend().get_texts()
+            ] == ['PredRNN s0 (last 2.5)', 'MotionRNN s0 (last 2.5)']
+    lines = mse_ax.get_lines()
+    assert len(lines) == 2  # no baselines
+    assert lines[0].get_xydata().tolist() == [[100, 109.1], [200, 107.0],
+                                              [300, 105.3]]
+    assert lines[1].get_marker() != lines[0].get_marker()
+    # an explicit --xlabel wins; default labels are the file names
+    tool.main([
+        '--over-iterations',
+        str(a), '--key', 'mse_frame_sum', '--xlabel', 'training step', '--out',
+        str(out)
+    ])
+    ax = figures[1].axes[0]
+    assert ax.get_xlabel() == 'training step'
+    assert [t.get_text() for t in ax.get_legend().get_texts()
+            ] == ['predrnn_scalars (last 105.3)']
+
+
+def test_over_iterations_errors(logs, tmp_path, results):
+    tool = _load_tool()
+    a, _ = logs
+    out = str(tmp_path / 'x.png')
+    # a key that two prefixes hold
+    two = tmp_path / 'two_prefixes.json'
+    two.write_text(a.read_text() + _write_log(
+        tmp_path / 'h.json', [1.0, 2.0, 3.0], prefix='h36m').read_text())
+    with pytest.raises(
+            ValueError,
+            match=r'two_prefixes\.json": --key mse_frame_sum matches '
+            r"\['h36m/mse_frame_sum', 'vmnist/mse_frame_sum'\]; "
+            'give the prefix too'):
+        tool.main([
+            '--over-iterations',
+            str(two), '--key', 'mse_frame_sum', '--out', out
+        ])
+    assert tool.find_series(
+        tool.load_scalars(str(two)), 'h36m/mse_frame_sum',
+        'two')[1] == [(100, 1.0), (200, 2.0), (300, 3.0)]
+    # a key no record holds
+    with pytest.raises(ValueError) as err:
+        tool.main(
+            ['--over-iterations',
+             str(a), '--key', 'lpips', '--out', out])
+    message = str(err.value)
+    assert f'"{a}" has no record with --key lpips' in message
+    assert 'vmnist/mse_frame_sum' in message
+    assert 'mse_frame_sum_t1' not in message
+    # a tools/test.py result (pretty JSON) or a flat metrics dict is no log
+    pretty, _, _ = results
+    pretty.write_text(json.dumps(json.loads(pretty.read_text()), indent=2))
+    flat = tmp_path / 'flat.json'
+    flat.write_text(json.dumps(_metrics([1.0, 2.0])))
+    for path in (pretty, flat):
+        with pytest.raises(
+                ValueError,
+                match=f'"{path}" is not an MMEngine scalars.json log'):
+            tool.main([
+                '--over-iterations',
+                str(path), '--key', 'mse_frame_sum', '--out', out
+            ])
+    with pytest.raises(FileNotFoundError, match='result file not found'):
+        tool.load_scalars(str(tmp_path / 'none.json'))
+    assert not (tmp_path / 'x.png').exists()
+
+
+def test_over_iterations_command_line(logs, tmp_path):
+    a, b = logs
+    out = tmp_path / 'cli.png'
+    proc = run_tool([
+        'analysis_tools/plot_metrics.py', '--over-iterations', a, b, '--key',
+        'mse_frame_sum', '--out', out
+    ], tmp_path)
+    assert_ok(proc)
+    assert ('predrnn_scalars: vmnist/mse_frame_sum at 3 steps, last 105.3 '
+            '(step 300)') in proc.stdout
+    assert cv2.imread(str(out)) is not None
+    proc = run_tool([
+        'analysis_tools/plot_metrics.py', '--over-iterations', a, '--key',
+        'lpips', '--out', tmp_path / 'none.png'
+    ], tmp_path)
+    assert proc.returncode == 1
+    assert f'ValueError: "{a}" has no record with --key lpips' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'none.png').exists()
+
+
+def test_time_steps_mode_unchanged(logs, tmp_path, monkeypatch):
+    """Without the flag a log still gives the per-timestep curve of its
+    last record holding NAME_t*, over output time steps."""
+    tool = _load_tool()
+    figures = _capture_figures(tool, monkeypatch)
+    a, _ = logs
+    out = tmp_path / 'steps.png'
+    tool.main([str(a), '--key', 'mse_frame_sum', '--out', str(out)])
+    assert cv2.imread(str(out)) is not None
+    ax = figures[0].axes[0]
+    assert ax.get_xlabel() == 'output time step'
+    (line, ) = ax.get_lines()
+    assert line.get_xydata().tolist() == [[1, 105.3 / 2]]
+    # the legend's mean is the record's stored NAME value, as before
+    assert [t.get_text() for t in ax.get_legend().get_texts()
+            ] == ['predrnn_scalars (mean 105.3)']

@@ -8,6 +8,9 @@ Examples::
     python tools/analysis_tools/plot_metrics.py a.csv b.csv \
         --key mse_frame_sum --key ssim --labels PredRNN MotionRNN \
         --out curves.png
+    python tools/analysis_tools/plot_metrics.py --over-iterations \
+        work_dirs/predrnn/20240101_000000/vis_data/scalars.json \
+        --key mse_frame_sum --labels PredRNN --out val_mse.png
 
 A result file is what ``tools/test.py --out`` writes (``.json`` with a
 ``metrics`` dict, or ``.csv`` with ``sample_idx, metric, value`` rows whose
@@ -23,18 +26,26 @@ file also holds ``NAME_copy_last_t*`` or ``NAME_zeros_t*`` (metrics built
 with ``baselines=('copy_last', 'zeros')``), the curves of the naive
 predictions "copy the last input frame" and "all black"; identical curves
 of several files are drawn once. ``--no-baselines`` leaves them out.
+
+With ``--over-iterations`` every result file must be an MMEngine
+``scalars.json`` log and ``--key NAME`` selects the plain key ``NAME``
+(same prefix rules): each record holding it gives a point at the record's
+``step`` (or ``iter``), one line per file, validation curves over training.
+The legend gives each file's last value; baselines are not drawn and the x
+label defaults to ``iteration``.
 """
 import argparse
 import csv
 import json
 import os.path as osp
 import re
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from mmvp.utils.atomic_io import atomic_write_file
 from mmvp.utils.cli import run_tool_main
 
 FIG_FORMATS = ('.png', '.pdf', '.svg')
+MARKERS = 'osd^v<>px*'
 BASELINES = {
     'copy_last': ('copy last input', '#555555', '--'),
     'zeros': ('all black', '#000000', ':'),
@@ -45,7 +56,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Per-timestep metric curves of several result files')
     parser.add_argument(
-        'results', nargs='+', help='result files (.json or .csv)')
+        'results',
+        nargs='+',
+        help='result files (.json or .csv; scalars.json logs with '
+        '--over-iterations)')
     parser.add_argument(
         '--key',
         action='append',
@@ -56,13 +70,25 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True, help='figure file')
     parser.add_argument('--title', default=None, help='figure title')
     parser.add_argument(
-        '--xlabel', default='output time step', help='x axis label')
+        '--xlabel',
+        default=None,
+        help='x axis label (default: "output time step", or "iteration" '
+        'with --over-iterations)')
     parser.add_argument('--dpi', type=int, default=120)
     parser.add_argument(
         '--no-baselines',
         action='store_true',
         help='do not draw the copy-last and all-black baselines')
+    parser.add_argument(
+        '--over-iterations',
+        action='store_true',
+        help='plot the plain key NAME of scalars.json logs against the '
+        'training step (validation curves) instead of NAME_t1..NAME_tT; '
+        'no baselines')
     args = parser.parse_args(argv)
+    if args.xlabel is None:
+        args.xlabel = ('iteration'
+                       if args.over_iterations else 'output time step')
     if osp.splitext(args.out)[1].lower() not in FIG_FORMATS:
         parser.error(f'--out {args.out}: the file must end with '
                      f'{", ".join(FIG_FORMATS)}')
@@ -82,10 +108,32 @@ def _numeric(metrics: dict) -> Dict[str, float]:
     return out
 
 
-def load_metrics(path: str) -> List[Dict[str, float]]:
-    """Candidate metric dicts of a result file (last one wins for logs)."""
+def _require_file(path: str) -> None:
     if not osp.isfile(path):
         raise FileNotFoundError(f'result file not found: "{path}"')
+
+
+def read_json_lines(path: str, text: str) -> List[Dict[str, float]]:
+    """Numeric fields of each record of a JSON-lines text (MMEngine
+    ``scalars.json``: one JSON object per line)."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'"{path}" line {number} is not JSON: '
+                             f'{err}') from err
+        if not isinstance(record, dict):
+            raise ValueError(f'"{path}" line {number} is not a JSON object')
+        records.append(_numeric(record))
+    return records
+
+
+def load_metrics(path: str) -> List[Dict[str, float]]:
+    """Candidate metric dicts of a result file (last one wins for logs)."""
+    _require_file(path)
     ext = osp.splitext(path)[1].lower()
     if ext == '.csv':
         with open(path, newline='') as f:
@@ -112,16 +160,7 @@ def load_metrics(path: str) -> List[Dict[str, float]]:
         data = json.loads(text)
     except json.JSONDecodeError:
         # MMEngine scalars.json: one JSON record per line
-        records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(_numeric(json.loads(line)))
-            except json.JSONDecodeError as err:
-                raise ValueError(f'"{path}" line {number} is not JSON: '
-                                 f'{err}') from err
-        return records
+        return read_json_lines(path, text)
     if isinstance(data, dict) and isinstance(data.get('metrics'), dict):
         return [_numeric(data['metrics'])]
     if isinstance(data, dict):
@@ -129,28 +168,63 @@ def load_metrics(path: str) -> List[Dict[str, float]]:
     raise ValueError(f'"{path}": expected a JSON object of metrics')
 
 
+def load_scalars(path: str) -> List[Dict[str, float]]:
+    """The records of an MMEngine ``scalars.json`` log (JSON lines, some
+    holding ``step`` or ``iter``), in file order."""
+    _require_file(path)
+    with open(path) as f:
+        text = f.read()
+    what = (f'"{path}" is not an MMEngine scalars.json log (one JSON record '
+            'per line, with "step" or "iter"), as --over-iterations needs')
+    try:
+        records = read_json_lines(path, text)
+    except ValueError as err:
+        raise ValueError(f'{what}: {err}') from err
+    if not any('step' in r or 'iter' in r for r in records):
+        raise ValueError(f'{what}: no record holds "step" or "iter"')
+    return records
+
+
+def key_matcher(key: str,
+                suffix: str = '') -> Callable[[str], Optional[re.Match]]:
+    """Match the metric names ``key`` selects: ``[prefix/]NAME`` followed
+    by the regex ``suffix``; the prefix is group 1 and must equal the one
+    ``key`` gives, if any."""
+    pattern = re.compile(r'^(?:(.+)/)?' + re.escape(key.split('/')[-1]) +
+                         suffix + '$')
+    want_prefix = key.rsplit('/', 1)[0] if '/' in key else None
+
+    def match(name: str) -> Optional[re.Match]:
+        found = pattern.match(name)
+        if found is None or (want_prefix is not None
+                             and found.group(1) != want_prefix):
+            return None
+        return found
+
+    return match
+
+
+def _ambiguous(path: str, key: str, names) -> ValueError:
+    return ValueError(f'"{path}": --key {key} matches {sorted(names)}; '
+                      'give the prefix too')
+
+
 def find_curve(candidates: List[Dict[str, float]], key: str,
                path: str) -> Tuple[str, List[float], float]:
     """``(full key, per-step values, table value)`` of ``key``."""
-    pattern = re.compile(r'^(?:(.+)/)?' + re.escape(key.split('/')[-1]) +
-                         r'_t(\d+)$')
-    want_prefix = key.rsplit('/', 1)[0] if '/' in key else None
+    match = key_matcher(key, r'_t(\d+)')
     for metrics in reversed(candidates):
         steps: Dict[str, Dict[int, float]] = {}
         for name, value in metrics.items():
-            match = pattern.match(name)
-            if match is None:
+            found = match(name)
+            if found is None:
                 continue
-            prefix = match.group(1)
-            if want_prefix is not None and prefix != want_prefix:
-                continue
-            base = name[:match.start(2) - 2]
-            steps.setdefault(base, {})[int(match.group(2))] = value
+            base = name[:found.start(2) - 2]
+            steps.setdefault(base, {})[int(found.group(2))] = value
         if not steps:
             continue
         if len(steps) > 1:
-            raise ValueError(f'"{path}": --key {key} matches '
-                             f'{sorted(steps)}; give the prefix too')
+            raise _ambiguous(path, key, steps)
         base, per_step = next(iter(steps.items()))
         values = [per_step[t] for t in sorted(per_step)]
         if sorted(per_step) != list(range(1, len(values) + 1)):
@@ -166,6 +240,37 @@ def find_curve(candidates: List[Dict[str, float]], key: str,
     raise ValueError(f'"{path}" has no per-timestep values for --key {key} '
                      f'(keys <name>_t1..); per-timestep metrics there: '
                      f'{", ".join(known) if known else "none"}')
+
+
+def find_series(records: List[Dict[str, float]], key: str,
+                path: str) -> Tuple[str, List[Tuple[int, float]]]:
+    """``(full key, [(step, value), ...])`` of the plain key ``key`` over
+    the records of a ``scalars.json`` log, in file order; the x of a record
+    is its ``step``, else its ``iter``."""
+    match = key_matcher(key)
+    names = {n for r in records for n in r if match(n)}
+    if not names:
+        known = sorted({
+            n
+            for r in records
+            for n in r
+            if n not in ('step', 'iter') and not re.search(r'_t\d+$', n)
+        })
+        raise ValueError(f'"{path}" has no record with --key {key}; keys '
+                         f'there: {", ".join(known) if known else "none"}')
+    if len(names) > 1:
+        raise _ambiguous(path, key, names)
+    name = names.pop()
+    series = []
+    for record in records:
+        if name not in record:
+            continue
+        x = record.get('step', record.get('iter'))
+        if x is None:
+            raise ValueError(f'"{path}": a record with {name} has no '
+                             '"step" or "iter"')
+        series.append((int(x), record[name]))
+    return name, series
 
 
 def find_baselines(candidates: List[Dict[str, float]], base: str,
@@ -220,13 +325,7 @@ def plot(curves,
     """Draw ``curves[k][i] = (name, values, table)`` and, dashed, the
     ``baselines[k] = [(label, baseline, values, table), ...]``; save
     atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 3.6 * len(keys)), dpi=dpi)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
-    markers = 'osd^v<>px*'
+    fig, axes = new_figure(len(keys), dpi)
     baselines = baselines or [[] for _ in keys]
     for ax, key, per_file, naive in zip(axes, keys, curves, baselines):
         for i, ((name, values, table),
@@ -235,7 +334,7 @@ def plot(curves,
             ax.plot(
                 steps,
                 values,
-                marker=markers[i % len(markers)],
+                marker=MARKERS[i % len(MARKERS)],
                 markersize=4,
                 label=f'{label} (mean {table:.4g})')
         for label, name, values, table in naive:
@@ -254,6 +353,44 @@ def plot(curves,
         ax.legend(fontsize=8)
         longest = max(len(v) for _, v, _ in per_file)
         ax.set_xticks(range(1, longest + 1))
+    return save_figure(fig, out, title, dpi)
+
+
+def plot_series(series,
+                keys,
+                labels,
+                out,
+                title=None,
+                xlabel='iteration',
+                dpi=120):
+    """Draw ``series[k][i] = (name, [(step, value), ...])``, one line with
+    markers per file and the last value in the legend; save atomically."""
+    fig, axes = new_figure(len(keys), dpi)
+    for ax, per_file in zip(axes, series):
+        for i, ((name, points), label) in enumerate(zip(per_file, labels)):
+            ax.plot([x for x, _ in points], [y for _, y in points],
+                    marker=MARKERS[i % len(MARKERS)],
+                    markersize=4,
+                    label=f'{label} (last {points[-1][1]:.4g})')
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(per_file[0][0])
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    return save_figure(fig, out, title, dpi)
+
+
+def new_figure(rows: int, dpi: int):
+    """A figure of ``rows`` stacked subplots and its axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.6 * rows), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, 1, squeeze=False)[:, 0]
+
+
+def save_figure(fig, out: str, title: Optional[str], dpi: int) -> str:
+    """Title, lay out and write ``fig`` atomically to ``out``."""
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -263,10 +400,25 @@ def plot(curves,
     return out
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def main_over_iterations(args, labels: List[str]) -> str:
+    """``--over-iterations``: validation curves of ``scalars.json`` logs."""
+    loaded = [load_scalars(p) for p in args.results]
+    series = []
+    for key in args.key:
+        per_file = [
+            find_series(r, key, p) for r, p in zip(loaded, args.results)
+        ]
+        series.append(per_file)
+        for (name, points), label in zip(per_file, labels):
+            print(f'{label}: {name} at {len(points)} steps, last '
+                  f'{points[-1][1]:.6g} (step {points[-1][0]})')
+    return plot_series(series, args.key, labels, args.out, args.title,
+                       args.xlabel, args.dpi)
+
+
+def main_time_steps(args, labels: List[str]) -> str:
+    """Per-timestep curves (and baselines) of test results."""
     loaded = [load_metrics(p) for p in args.results]
-    labels = args.labels or default_labels(args.results)
     curves, baselines = [], []
     for key in args.key:
         per_file = [
@@ -288,8 +440,17 @@ def main(argv=None):
                 print(f'baseline {label}: mean {table:.6g} per step '
                       f'[{shown}]')
         baselines.append(naive)
-    plot(curves, args.key, labels, args.out, args.title, args.xlabel, args.dpi,
-         baselines)
+    return plot(curves, args.key, labels, args.out, args.title, args.xlabel,
+                args.dpi, baselines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    labels = args.labels or default_labels(args.results)
+    if args.over_iterations:
+        main_over_iterations(args, labels)
+    else:
+        main_time_steps(args, labels)
     print(f'figure written to {args.out}')
     return args.out
 
