@@ -347,10 +347,7 @@ def plot(curves,
                 color=colour,
                 linewidth=1.2,
                 label=f'{label} (mean {table:.4g})')
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(per_file[0][0])
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        style_axes(ax, xlabel, per_file[0][0])
         longest = max(len(v) for _, v, _ in per_file)
         ax.set_xticks(range(1, longest + 1))
     return save_figure(fig, out, title, dpi)
@@ -372,11 +369,16 @@ def plot_series(series,
                     marker=MARKERS[i % len(MARKERS)],
                     markersize=4,
                     label=f'{label} (last {points[-1][1]:.4g})')
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(per_file[0][0])
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        style_axes(ax, xlabel, per_file[0][0])
     return save_figure(fig, out, title, dpi)
+
+
+def style_axes(ax, xlabel: str, ylabel: str) -> None:
+    """Axis labels, a light grid and the legend of one subplot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def new_figure(rows: int, dpi: int):
