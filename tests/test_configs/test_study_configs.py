@@ -14,6 +14,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDY = {
     'predrnn_vmnist_cpu': 'predrnn_vmnist',
     'motionrnn_predrnn_vmnist_cpu': 'motionrnn_predrnn_vmnist',
+    'predrnn_vmnist_cpu_2400it': 'predrnn_vmnist',
+    'motionrnn_predrnn_vmnist_cpu_2400it': 'motionrnn_predrnn_vmnist',
 }
 PAGE = osp.join(ROOT, 'docs', 'en', 'cpu_study.md')
 
@@ -84,11 +86,12 @@ def test_study_changes_only_the_scale_keys(name):
         f'{sorted(expected - changed)} as in configs/{STUDY[name]}.py')
 
 
-def test_both_models_get_the_same_scale():
+@pytest.mark.parametrize('suffix', ['', '_2400it'])
+def test_both_models_get_the_same_scale(suffix):
     """Data, schedule, loss and evaluation are identical: the two configs
     differ only in the MotionRNN neck, as their paper parents do."""
-    predrnn = flatten(load('predrnn_vmnist_cpu').to_dict())
-    motion = flatten(load('motionrnn_predrnn_vmnist_cpu').to_dict())
+    predrnn = flatten(load(f'predrnn_vmnist_cpu{suffix}').to_dict())
+    motion = flatten(load(f'motionrnn_predrnn_vmnist_cpu{suffix}').to_dict())
     differ = {
         k
         for k in predrnn.keys() | motion.keys()
@@ -128,7 +131,10 @@ def test_study_config_builds(name, tmp_path):
     assert cfg.model.sampling.rate * cfg.model.sampling.stop_iter == \
         pytest.approx(1.0)
     assert cfg.param_scheduler[0]['end'] == iters
+    assert cfg.param_scheduler[0]['T_max'] == iters
     assert iters % cfg.train_cfg.val_interval == 0
+    assert iters // cfg.train_cfg.val_interval == 8
+    assert cfg.default_hooks.checkpoint.interval == iters
 
 
 def test_page_lists_the_changed_keys():
