@@ -55,8 +55,12 @@ class FrameErrorSumMetric(PerSampleResultsMixin, BaseVideoMetric):
 
     def frame_error_sum(self, pred: torch.Tensor,
                         gt: torch.Tensor) -> torch.Tensor:
-        """The error of every frame, summed over its values: ``[N]``."""
-        raise NotImplementedError
+        """The error of every frame, summed over its values: ``[N]``.
+
+        Each subclass defines it (``MSEMetric``: squared, ``MAEMetric``:
+        absolute error)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define frame_error_sum(pred, gt)')
 
     def compare(self, pred: torch.Tensor,
                 gt: torch.Tensor) -> Dict[str, Dict[str, torch.Tensor]]:
