@@ -10,6 +10,7 @@ from .dist_utils import (cpu_model_wrapper_cfg, finish_distributed,
                          prepare_distributed, qualify_model_wrapper_type,
                          setup_cpu_distributed)
 from .host_sync import HostSync, HostSyncRecorder
+from .publish import publish_checkpoint
 from .setup_env import register_all_modules
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     'cpu_model_wrapper_cfg', 'prepare_distributed', 'finish_distributed',
     'qualify_model_wrapper_type', 'ConfigError', 'check_config',
     'config_error_hints', 'atomic_write', 'atomic_write_bytes',
-    'atomic_write_text', 'atomic_torch_save', 'HostSyncRecorder', 'HostSync'
+    'atomic_write_text', 'atomic_torch_save', 'HostSyncRecorder', 'HostSync',
+    'publish_checkpoint'
 ]
