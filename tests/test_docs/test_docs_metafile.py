@@ -3,11 +3,14 @@
 
 Every leaf config in ``configs/*.py`` has exactly one metafile entry named
 after it, every entry points at an existing config, and the metadata agrees
-with the config (batch size, iterations). Entries carry no results or weights
-until models are trained and released.
+with the config (batch size, iterations). Results appear only with the
+weights that gave them (a URL, or a file in the repository checked against
+its SHA-256 and its test output).
 """
 import glob
+import hashlib
 import importlib.util
+import json
 import os.path as osp
 
 import pytest
@@ -83,15 +86,36 @@ def test_entry_matches_config(model):
 
 
 @pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])
-def test_no_invented_results(model):
-    """Nothing has been trained: results and weights must not appear until
-    they exist, and then in the model-index format."""
-    for result in model.get('Results') or []:
+def test_results_come_with_their_weights(model):
+    """Results only with the weights that gave them. A URL is taken as
+    given; a file in the repository must exist, carry the first 8 hex
+    digits of its SHA-256 in its name and the full SHA-256 in the
+    Metadata, and its Results must be those of the ``test.json`` written
+    next to its Training Log."""
+    results = model.get('Results') or []
+    for result in results:
         assert result.get('Task') == 'Video Prediction'
         assert result.get('Dataset') and result.get('Metrics')
     weights = model.get('Weights')
-    if weights is not None:
-        assert str(weights).startswith(('https://', 'http://'))
+    if results:
+        assert weights and model.get('Training Log'), \
+            f"{model['Name']}: Results without Weights and Training Log"
+    if weights is None or str(weights).startswith(('https://', 'http://')):
+        return
+    path = osp.join(REPO, weights)
+    assert osp.isfile(path), f"{model['Name']}: no file {weights}"
+    with open(path, 'rb') as f:
+        sha256 = hashlib.sha256(f.read()).hexdigest()
+    assert weights.endswith(f'-{sha256[:8]}.pth'), weights
+    assert model['Metadata'].get('Weights SHA256') == sha256
+    log = osp.join(REPO, model['Training Log'])
+    assert osp.isfile(log), f"{model['Name']}: no file {log}"
+    with open(osp.join(osp.dirname(log), 'test.json')) as f:
+        tested = json.load(f)['metrics']
+    for result in results:
+        for key, value in result['Metrics'].items():
+            digits = len(str(value).partition('.')[2])
+            assert round(tested[key], digits) == pytest.approx(value), key
 
 
 def test_collection_fields():
@@ -149,3 +173,9 @@ def test_model_zoo_renders_results_when_present():
     assert '| `x_vmnist` | PredRNN | 4x8, 100k | 6.05 | 29.43 |' in text
     assert 'vmnist/mse_frame_sum 30.1' in text
     assert '[model](https://example.org/x.pth)' in text
+    # a file in the repository is named, not linked (the site lacks it)
+    model.update(Weights='checkpoints/x-0123abcd.pth',
+                 **{'Training Log': 'docs/x/scalars.json'})
+    text = GEN.render_model_zoo([dict(Name='MotionRNN')], [model])
+    assert 'model: `checkpoints/x-0123abcd.pth`' in text
+    assert 'log: `docs/x/scalars.json`' in text

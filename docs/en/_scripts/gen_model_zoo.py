@@ -107,14 +107,21 @@ def _metrics(model: dict) -> str:
     return '<br>'.join(parts) if parts else 'not trained yet'
 
 
+def _link(label: str, target: str) -> str:
+    """A URL becomes a link; a path in the repository (relative to
+    ``model-index.yml``) is shown as code, since the docs site does not
+    serve the repository's files."""
+    if target.startswith(('https://', 'http://')):
+        return f'[{label}]({target})'
+    return f'{label}: `{target}`'
+
+
 def _weights(model: dict) -> str:
-    url = model.get('Weights')
-    log = model.get('Training Log')
-    links = []
-    if url:
-        links.append(f'[model]({url})')
-    if log:
-        links.append(f'[log]({log})')
+    links = [
+        _link(label, model[key])
+        for label, key in (('model', 'Weights'), ('log', 'Training Log'))
+        if model.get(key)
+    ]
     return ' \\| '.join(links) if links else '-'
 
 
