@@ -132,3 +132,26 @@ def test_demo_model_learns_one_step(cfg):
         loss.backward()
         opt.step()
     assert losses[1] < losses[0]
+
+
+def test_long_demo_changes_only_the_budget(cfg):
+    """The 19200-iteration demo is the demo with a longer schedule: same
+    model, data and loss; teacher forcing, the cosine decay, validation and
+    checkpoints all scale with the iteration count."""
+    long = Config.fromfile(DEMO.replace('_demo.py', '_demo_19200it.py'))
+    iters = long.train_cfg.max_iters
+    assert iters == 16 * cfg.train_cfg.max_iters
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'optim_wrapper', 'test_evaluator'):
+        assert long[key] == cfg[key], key
+    model, demo_model = dict(long.model), dict(cfg.model)
+    sampling, demo_sampling = model.pop('sampling'), demo_model.pop('sampling')
+    assert model == demo_model
+    # teacher forcing fades out over the same share of the run
+    assert (sampling.stop_iter / iters == demo_sampling.stop_iter /
+            cfg.train_cfg.max_iters)
+    assert sampling.rate == pytest.approx(1 / sampling.stop_iter)
+    (sched, ) = long.param_scheduler
+    assert sched.end == sched.T_max == iters
+    assert iters % long.train_cfg.val_interval == 0
+    assert long.default_hooks.checkpoint.interval == long.train_cfg.val_interval
