@@ -1,10 +1,11 @@
 # Copyright (c) mmvp contributors. All rights reserved.
 """Packaging for mmvp.
 
-``add_mim_extension`` places ``configs/``, ``tools/`` and ``model-index.yml``
-inside the package as ``mmvp/.mim/`` (symlinks in develop mode, copies for
-sdist/wheel builds), so ``mim train mmvp <config>`` works after a pip
-install.
+``add_mim_extension`` places ``configs/``, ``tools/``, ``model-index.yml``
+and ``checkpoints/`` (the small weights-only checkpoints the model index
+points at) inside the package as ``mmvp/.mim/`` (symlinks in develop mode,
+copies for sdist/wheel builds), so ``mim train mmvp <config>`` and the
+inferencer's model names work after a pip install.
 """
 import os
 import os.path as osp
@@ -69,7 +70,8 @@ def parse_requirements(fname='requirements.txt', with_version=True):
 
 
 def add_mim_extension():
-    """Expose configs/, tools/ and model-index.yml as ``mmvp/.mim``.
+    """Expose configs/, tools/, model-index.yml and checkpoints/ as
+    ``mmvp/.mim``.
 
     Develop installs (``pip install -e .``) get symlinks, so edits in the
     repository are seen at once; sdist/wheel builds get copies.
@@ -83,7 +85,7 @@ def add_mim_extension():
     else:
         return
 
-    filenames = ['tools', 'configs', 'model-index.yml']
+    filenames = ['tools', 'configs', 'model-index.yml', 'checkpoints']
     mim_path = osp.join(HERE, PACKAGE, '.mim')
     os.makedirs(mim_path, exist_ok=True)
 

@@ -249,6 +249,25 @@ def test_refused_pipelines(grey, tmp_path):
         inferencer(_frames(4, 64, 64))
 
 
+def test_published_weights_resolve_by_name():
+    """The weights-only checkpoints in the repository that the model index
+    lists are found by model name through the installed package (``pip
+    install -e .`` links ``checkpoints/`` into ``mmvp/.mim``), and they
+    load into their config's model."""
+    from mmvp.utils import check_checkpoint_compatibility, safe_load
+    register_all_modules()
+    name = 'motionrnn_predrnn_vmnist_cpu_2400it'
+    config, weights = resolve_model(name)
+    assert osp.isfile(config) and weights is not None
+    assert osp.isfile(weights), (
+        f'{weights} is missing: reinstall with `pip install -e .` so that '
+        'mmvp/.mim/checkpoints exists')
+    model = MODELS.build(Config.fromfile(config).model)
+    state = safe_load(weights)['state_dict']
+    check_checkpoint_compatibility(model, state)
+    model.load_state_dict(state)
+
+
 def test_model_names(tmp_path):
     names = list_models()
     assert 'motionrnn_predrnn_h36m' in names and names == sorted(names)
