@@ -48,17 +48,20 @@ def publish_checkpoint(src: Union[str, os.PathLike],
     state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not state or not all(
             isinstance(v, torch.Tensor) for v in state.values()):
+        found = (f'keys {sorted(ckpt)}'
+                 if isinstance(ckpt, dict) else type(ckpt).__name__)
         raise ValueError(
             f'checkpoint "{src}": expected a dict with a non-empty '
-            '"state_dict" of tensors (a checkpoint written by tools/'
-            'train.py), got ' + (f'keys {sorted(ckpt)}' if isinstance(
-                ckpt, dict) else type(ckpt).__name__))
+            '"state_dict" of tensors (a checkpoint written by '
+            f'tools/train.py), got {found}')
     # ``meta`` says where the weights come from (iteration, seed, merged
     # config, dataset_meta); optimizer, schedulers, message hub and RNG
     # states only serve resuming and are dropped
     published = {
-        'state_dict': {k: v.detach().cpu().contiguous()
-                       for k, v in state.items()},
+        'state_dict': {
+            k: v.detach().cpu().contiguous()
+            for k, v in state.items()
+        },
         'meta': dict(ckpt.get('meta') or {}),
     }
     buffer = io.BytesIO()

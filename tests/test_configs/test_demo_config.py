@@ -154,4 +154,5 @@ def test_long_demo_changes_only_the_budget(cfg):
     (sched, ) = long.param_scheduler
     assert sched.end == sched.T_max == iters
     assert iters % long.train_cfg.val_interval == 0
-    assert long.default_hooks.checkpoint.interval == long.train_cfg.val_interval
+    checkpoint_interval = long.default_hooks.checkpoint.interval
+    assert checkpoint_interval == long.train_cfg.val_interval

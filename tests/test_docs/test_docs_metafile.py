@@ -174,8 +174,9 @@ def test_model_zoo_renders_results_when_present():
     assert 'vmnist/mse_frame_sum 30.1' in text
     assert '[model](https://example.org/x.pth)' in text
     # a file in the repository is named, not linked (the site lacks it)
-    model.update(Weights='checkpoints/x-0123abcd.pth',
-                 **{'Training Log': 'docs/x/scalars.json'})
+    model.update(
+        Weights='checkpoints/x-0123abcd.pth',
+        **{'Training Log': 'docs/x/scalars.json'})
     text = GEN.render_model_zoo([dict(Name='MotionRNN')], [model])
     assert 'model: `checkpoints/x-0123abcd.pth`' in text
     assert 'log: `docs/x/scalars.json`' in text

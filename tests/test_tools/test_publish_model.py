@@ -22,8 +22,17 @@ def training_checkpoint(tmp_path):
     save_model_checkpoint(cfg, path, meta={'iter': 4, 'seed': 7})
     ckpt = torch.load(path, weights_only=False)
     first = next(iter(ckpt['state_dict'].values()))
-    ckpt['optimizer'] = {'state': {0: {'exp_avg': torch.ones_like(first)}},
-                         'param_groups': [{'lr': 1e-3, 'params': [0]}]}
+    ckpt['optimizer'] = {
+        'state': {
+            0: {
+                'exp_avg': torch.ones_like(first)
+            }
+        },
+        'param_groups': [{
+            'lr': 1e-3,
+            'params': [0]
+        }]
+    }
     ckpt['param_schedulers'] = [{'last_epoch': 4}]
     ckpt['message_hub'] = {'log_scalars': {}}
     torch.save(ckpt, path)

@@ -23,7 +23,8 @@ def parse_args(argv=None):
         'named after their SHA-256')
     parser.add_argument('src', help='training checkpoint (iter_<N>.pth)')
     parser.add_argument(
-        'dst', help='output name, e.g. checkpoints/model.pth; written as '
+        'dst',
+        help='output name, e.g. checkpoints/model.pth; written as '
         'checkpoints/model-<first 8 hex digits of the SHA-256>.pth')
     return parser.parse_args(argv)
 
