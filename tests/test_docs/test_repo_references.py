@@ -9,11 +9,12 @@ or upstream issue URLs. This test scans the text files of the checkout
 (``git ls-files``: ``.py``, ``.md``, ``.rst``, ``.yml``, ``.yaml``, ``.txt``,
 ``.cfg``) and fails with a ``file:line: reference`` list for
 
-1. references to documents that are not part of the repository: design
-   notes named ``spec/<name>.md``, a style guide or an environment report
-   by file name, a ``../shared`` folder, numbered "trap" or "spec" items,
-   bare "section N" numbers that name no page, and the bracketed source
-   tags of such notes (``[MR]``, ``[OS]``...);
+1. references to documents that are not part of the repository: a
+   Markdown file (``notes/x.md``, ``GUIDE.md``) that no file of the
+   repository is named like, unless the line names another code base; a
+   ``../`` path that climbs out of the repository; numbered "trap" or
+   "spec" items, bare "section N" numbers that name no page, and the
+   bracketed source tags of outside notes (``[MR]``, ``[OS]``...);
 2. relative references to a page or file of the repository that does not
    exist, or to a heading anchor that the page does not have. Anchors follow
    MyST's GitHub-style slugs (lower case, spaces to ``-``, punctuation
@@ -45,12 +46,6 @@ SKIP_DIRS = ('.git', '.venv', 'build', 'dist', 'work_dirs', 'data',
 
 # -- 1. documents outside the repository -----------------------------------
 OUTSIDE: List[Tuple[str, 're.Pattern']] = [
-    ('design note outside the repository',
-     re.compile(r'(?<![\w/.-])spec/\w+\.md\b')),
-    ('style guide outside the repository', re.compile(r'\bSTYLE\.md\b')),
-    ('environment report outside the repository',
-     re.compile(r'\bENVIRONMENT\.md\b')),
-    ('folder outside the repository', re.compile(r'\.\./shared\b')),
     ('numbered trap of an outside note', re.compile(r'\btraps? \d', re.I)),
     ('numbered item of an outside note',
      re.compile(r"\bspec(?:'s)?(?: section| table)? \d", re.I)),
@@ -192,14 +187,57 @@ def markdown_prose(path: str, text: str) -> Iterator[Tuple[int, str]]:
             yield i, line
 
 
-def outside_references(text: str) -> List[Tuple[int, str]]:
+# a Markdown file named in a line, with or without its folder
+MARKDOWN_RE = re.compile(r'(?<![\w./~$-])((?:\.\.?/)*(?:[\w.-]+/)*'
+                         r'[\w.-]*\w\.md)(?![\w/])')
+# a path that starts by climbing folders
+CLIMB_RE = re.compile(r'(?<![\w./~$-])((?:\.\./)+[\w.-]+)')
+
+
+@lru_cache(maxsize=None)
+def repo_markdown_names() -> Set[str]:
+    """File names of the repository's Markdown files, and of the page the
+    docs build generates (``model_zoo.md``)."""
+    names = {osp.basename(n) for n in text_files() if n.endswith('.md')}
+    return names | {'model_zoo.md'}
+
+
+def _climbs_to_repo_folder(base: str, path: str) -> bool:
+    """Whether ``path`` (``../`` steps and one name), taken from the folder
+    ``base``, names something inside the repository: a file or folder, or
+    a page named without its extension (``{doc}`../benchmarks` ``)."""
+    target = osp.normpath(osp.join(base, path))
+    return target.startswith(REPO + os.sep) and (
+        osp.exists(target) or osp.isfile(target + '.md')
+        or osp.isfile(target + '.rst')
+        or osp.basename(target) + '.md' in repo_markdown_names())
+
+
+# a Markdown file name as a string literal of code: a file the code writes
+# or reads (``'suite.md'``), not a document it cites
+MARKDOWN_LITERAL_RE = re.compile(r"""['"]([\w.-]+\.md)['"]""")
+
+
+def outside_references(text: str,
+                       source: Optional[str] = None) -> List[Tuple[int, str]]:
     """``(line, match)`` of every reference to a document outside the
-    repository in ``text``."""
+    repository in ``text`` (of the repository file ``source``, which
+    places ``../`` paths; without it they are not checked). Markdown names
+    that the text's own code quotes as strings are files it makes."""
     hits = []
+    base = osp.dirname(osp.join(REPO, source)) if source else None
+    known = repo_markdown_names() | set(MARKDOWN_LITERAL_RE.findall(text))
     for i, line in enumerate(text.splitlines(), 1):
-        found = sorted((m.start(), m.group(0)) for _, pattern in OUTSIDE
-                       for m in pattern.finditer(line))
-        hits += [(i, hit) for _, hit in found]
+        found = [(m.start(), m.group(0)) for _, pattern in OUTSIDE
+                 for m in pattern.finditer(line)]
+        if not EXTERNAL_RE.search(line):
+            found += [(m.start(), m.group(1))
+                      for m in MARKDOWN_RE.finditer(line)
+                      if osp.basename(m.group(1)) not in known]
+        if base is not None:
+            found += [(m.start(), m.group(1)) for m in CLIMB_RE.finditer(line)
+                      if not _climbs_to_repo_folder(base, m.group(1))]
+        hits += [(i, hit) for _, hit in sorted(set(found))]
     return hits
 
 
@@ -257,7 +295,7 @@ def dangling_references(source: str, lines) -> List[Tuple[int, str]]:
             ref, anchor = m.group(1), m.group(2)
             stem = osp.splitext(osp.basename(ref))[0]
             if not is_checked(ref) or len(stem) == 1 or ref in created or \
-                    outside_references(ref):
+                    any(p.search(ref) for _, p in OUTSIDE):
                 continue  # placeholders, tutorial files, reported above
             target = resolve(ref, source)
             if target is None:
@@ -276,7 +314,7 @@ def scan(files: List[str]) -> Tuple[List[str], List[str]]:
         except FileNotFoundError:  # removed since it was listed
             continue
         outside += [
-            f'{name}:{i}: {hit}' for i, hit in outside_references(text)
+            f'{name}:{i}: {hit}' for i, hit in outside_references(text, name)
         ]
         if name.endswith('.py'):
             lines = python_prose(text)
@@ -331,10 +369,15 @@ def test_github_slug(title, slug):
 
 
 @pytest.mark.parametrize('line, found', [
-    ('# as in spec/models.md section 2.2', ['spec/models.md', 'section 2.2']),
+    ('# as in notes/models.md section 2.2', ['notes/models.md', 'section 2.2'
+                                             ]),
     ('"""Conventions (spec 4.5, trap 21):', ['spec 4', 'trap 2']),
-    ('(ENVIRONMENT.md s.4)', ['ENVIRONMENT.md', 's.4']),
-    ('see STYLE.md and ../shared/x', ['STYLE.md', '../shared']),
+    ('(SETUP.md s.4)', ['SETUP.md', 's.4']),
+    ('see GUIDE.md and ../../../outside/x', ['GUIDE.md', '../../../outside']),
+    ('data in ../missing/x', ['../missing']),
+    ('see ../../docs/en/index.rst and README.md', []),
+    ('OpenSTL documents it in docs/en/install.md', []),
+    ('Writes OUT/report.md.\nopen("report.md")', []),
     ('after [E3D], traps 13-14', ['[E3D]', 'traps 1']),
     ('Spec "data and metrics" 2.2', ['Spec "']),
     ("from the spec's equations", ["the spec's"]),
@@ -342,7 +385,8 @@ def test_github_slug(title, slug):
     ('model_equations.md#motiongru, section "Warp"', []),
 ])
 def test_outside_references_are_found(line, found):
-    assert [hit for _, hit in outside_references(line)] == found
+    source = osp.join('mmvp', 'models', 'x.py')
+    assert [hit for _, hit in outside_references(line, source)] == found
 
 
 def test_dangling_references_are_found(tmp_path):

@@ -6,7 +6,7 @@ always matches ``model-index.yml`` and the metafiles it imports. It can also
 be run by hand::
 
     python docs/en/_scripts/gen_model_zoo.py            # print the page
-    python docs/en/_scripts/gen_model_zoo.py --out x.md  # write it
+    python docs/en/_scripts/gen_model_zoo.py --out model_zoo.md  # write it
 
 Only what the metafiles say is shown: an entry without ``Results`` or
 ``Weights`` is listed without metrics or checkpoint.
