@@ -45,14 +45,15 @@ val_dataloader = dict(
 test_dataloader = dict(
     batch_size=8, num_workers=1, dataset=dict(num_samples=96, **_clip))
 
-# The test also scores two naive predictions with the same functions:
+# The test also scores two naive predictions with the same functions (MSE,
+# SSIM and PSNR):
 # all-black frames (`_zeros` keys) and copies of the last input frame
 # (`_copy_last` keys). On sparse digit frames all black is the harder bar
 # for SSIM, copy-last the one a model that learnt no motion would reach.
 test_evaluator = [
     dict(type='MSEMetric', prefix='vmnist', baselines=('zeros', 'copy_last')),
     dict(type='SSIMMetric', prefix='vmnist', baselines=('zeros', 'copy_last')),
-    dict(type='PSNRMetric', prefix='vmnist'),
+    dict(type='PSNRMetric', prefix='vmnist', baselines=('zeros', 'copy_last')),
 ]
 
 # bf16 autocast (on the CPU too) through the AMP flavour of the base's

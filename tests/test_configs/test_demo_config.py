@@ -85,10 +85,10 @@ def test_demo_test_scores_both_baselines(cfg):
     quick_run = read(QUICK_RUN)
     for metric in cfg.test_evaluator:
         METRICS.build(metric)  # the baselines are accepted
-        if metric['type'] in ('MSEMetric', 'SSIMMetric'):
+        if metric['type'] in ('MSEMetric', 'SSIMMetric', 'PSNRMetric'):
             assert set(metric['baselines']) == {'zeros', 'copy_last'}
     for key in ('vmnist/mse_frame_sum_zeros', 'vmnist/mse_frame_sum_copy_last',
-                'vmnist/ssim_zeros'):
+                'vmnist/ssim_zeros', 'vmnist/psnr_zeros'):
         assert key in quick_run
 
 
