@@ -280,7 +280,10 @@ class _GeneratedDigitSource:
         return img
 
     def _render(self, index: int) -> np.ndarray:
-        raise NotImplementedError
+        """Draw digit ``index`` as a ``uint8`` image; each digit source
+        defines it."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define _render(index)')
 
     def __getstate__(self):
         state = self.__dict__.copy()

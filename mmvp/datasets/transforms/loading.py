@@ -118,7 +118,10 @@ class BaseDecode(BaseTransform):
         self.backend_args = backend_args.copy() if backend_args else None
 
     def read(self, results: dict, inds: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The frames ``inds`` of ``results['filename']``: ``[T, H, W(,
+        C)]``. Each loader defines it (decord, OpenCV, frame folders...)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define read(results, inds)')
 
     def _convert(self, frames: np.ndarray, where: str) -> np.ndarray:
         if frames.ndim == 3:
